@@ -1,0 +1,246 @@
+"""config.json: loading, validation and the default spec (roles: parent).
+
+Validation runs the official runtime-spec schemas (specs/) through jsonschema
+before anything is created. jsonschema costs ~50 ms to import and ~1 ms to
+run, so a config whose exact bytes validated before is not validated again:
+the sha256 of the bytes is kept under CACHE_DIR (root-only), together with the
+warnings that validation produced, which are replayed.
+"""
+import os
+
+from . import jsonio
+from .errors import SpecError
+
+SPEC_VERSION = "1.3.0"
+SUPPORTED_MAJOR = "1"
+CACHE_DIR = "/var/cache/pyrunc/validated"
+
+
+def specs_dir():
+    here = os.path.dirname(os.path.abspath(__file__))
+    for d in (os.path.join(here, "specs"), os.path.join(os.path.dirname(here), "specs")):
+        if os.path.isfile(os.path.join(d, "config-schema.json")):
+            return d
+    raise SpecError("runtime-spec schemas not found (reinstall pyrunc)")
+
+
+def load_bundle(bundle, warn=None):
+    """Read, parse and validate <bundle>/config.json; returns the config dict."""
+    path = os.path.join(bundle, "config.json")
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise SpecError("%s: no such file (is %s an OCI bundle?)" % (path, bundle))
+    except OSError as e:
+        raise SpecError("%s: %s" % (path, e.strerror))
+    return parse(data, warn=warn, name=path)
+
+
+def parse(data, warn=None, name="config.json"):
+    try:
+        config = jsonio.loads(data)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise SpecError("%s: invalid JSON: %s" % (name, e))
+    if not isinstance(config, dict):
+        raise SpecError("%s: the document must be a JSON object" % name)
+    for w in validate(config, data):
+        if warn:
+            warn(w)
+    check_version(config.get("ociVersion"))
+    return config
+
+
+def check_version(v):
+    if not isinstance(v, str) or not v.split(".")[0] == SUPPORTED_MAJOR:
+        raise SpecError("unsupported version %r (pyrunc implements %s)" % (v, SPEC_VERSION),
+                        "/ociVersion")
+
+
+def _cache_key(data):
+    import _sha256  # hashlib costs ~2.5 ms; the C module alone far less
+    return _sha256.sha256(data).hexdigest()
+
+
+def validate(config, data=None):
+    """Validate against the schema; return a list of warnings (unknown fields).
+
+    Raises SpecError naming the JSON pointer of the first (best) error."""
+    key = _cache_key(data) + "-" + SPEC_VERSION if data is not None else None
+    if key:
+        try:
+            with open(os.path.join(CACHE_DIR, key), "rb") as f:
+                return jsonio.loads(f.read())
+        except (OSError, ValueError):
+            pass
+    schemas = _load_schemas()
+    err = _schema_error(config, schemas)
+    if err is not None:
+        raise err
+    warnings = ["unknown field %s ignored" % p for p in unknown_fields(config, schemas)]
+    if key:
+        _cache_store(key, warnings)
+    return warnings
+
+
+def _cache_store(key, warnings):
+    try:
+        os.makedirs(CACHE_DIR, mode=0o700, exist_ok=True)
+        tmp = os.path.join(CACHE_DIR, ".%s.%d" % (key, os.getpid()))
+        with open(tmp, "w") as f:
+            f.write(jsonio.dumps(warnings))
+        os.replace(tmp, os.path.join(CACHE_DIR, key))
+    except OSError:
+        pass  # a cache, nothing more
+
+
+def _load_schemas():
+    d = specs_dir()
+    out = {}
+    for name in os.listdir(d):
+        if name.endswith(".json"):
+            with open(os.path.join(d, name), "rb") as f:
+                out[name] = jsonio.loads(f.read())
+    return out
+
+
+_BASE = "file:///pyrunc/specs/"
+
+
+def _schema_error(config, schemas):
+    from jsonschema import Draft4Validator
+    from jsonschema.exceptions import best_match
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT4
+
+    registry = Registry().with_resources(
+        (_BASE + name, Resource.from_contents(s, default_specification=DRAFT4))
+        for name, s in schemas.items())
+    validator = Draft4Validator({"$ref": _BASE + "config-schema.json"}, registry=registry)
+    err = best_match(validator.iter_errors(config))
+    if err is None:
+        return None
+    pointer = "".join("/" + str(p).replace("~", "~0").replace("/", "~1")
+                      for p in err.absolute_path) or "/"
+    msg = err.message
+    if len(msg) > 200:
+        msg = msg[:200] + "..."
+    return SpecError(msg, pointer)
+
+
+def _resolve(node, fname, schemas):
+    """Follow $ref chains; return (schema node, file it lives in)."""
+    seen = 0
+    while isinstance(node, dict) and "$ref" in node and seen < 32:
+        ref = node["$ref"]
+        f, _, frag = ref.partition("#")
+        fname = f or fname
+        node = schemas.get(fname, {})
+        for part in frag.strip("/").split("/") if frag.strip("/") else ():
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        seen += 1
+    return node, fname
+
+
+def _props(node, fname, schemas):
+    """Known property names of an object schema, or None when it is open."""
+    node, fname = _resolve(node, fname, schemas)
+    if not isinstance(node, dict):
+        return None, {}
+    if "patternProperties" in node or node.get("additionalProperties") not in (None, False):
+        return None, {}
+    props = {}
+    for k, v in node.get("properties", {}).items():
+        props[k] = (v, fname)
+    for sub in node.get("allOf", ()):
+        more, subprops = _props(sub, fname, schemas)
+        if more is None and not subprops:
+            return None, {}
+        props.update(subprops)
+    if not props:
+        return None, {}
+    return True, props
+
+
+def unknown_fields(config, schemas):
+    """JSON pointers of object keys the schema does not name (it allows them)."""
+    out = []
+
+    def walk(value, node, fname, ptr):
+        node, fname = _resolve(node, fname, schemas)
+        if isinstance(value, dict):
+            known, props = _props(node, fname, schemas)
+            if known is None:
+                return
+            for k, v in value.items():
+                if k not in props:
+                    out.append(ptr + "/" + k)
+                else:
+                    walk(v, props[k][0], props[k][1], ptr + "/" + k)
+        elif isinstance(value, list) and isinstance(node, dict) and isinstance(node.get("items"), dict):
+            for i, v in enumerate(value):
+                walk(v, node["items"], fname, "%s/%d" % (ptr, i))
+
+    walk(config, schemas.get("config-schema.json", {}), "config-schema.json", "")
+    return out
+
+
+# --- the default spec (`pyrunc spec`), the same container runc spec gives ----
+
+_DEFAULT_CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+
+
+def default_spec(rootless=False, args=None, terminal=True):
+    mounts = [
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+         "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+        {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+         "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]
+         + ([] if rootless else ["gid=5"])},
+        {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+         "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+        {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+         "options": ["nosuid", "noexec", "nodev"]},
+        {"destination": "/sys", "type": "none", "source": "/sys",
+         "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]} if rootless else
+        {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+         "options": ["nosuid", "noexec", "nodev", "ro"]},
+        {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+         "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]},
+    ]
+    namespaces = [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount")]
+    linux = {}
+    if rootless:
+        namespaces = [n for n in namespaces if n["type"] != "network"] + [{"type": "user"}]
+        uid, gid = os.getuid(), os.getgid()
+        linux["uidMappings"] = [{"containerID": 0, "hostID": uid, "size": 1}]
+        linux["gidMappings"] = [{"containerID": 0, "hostID": gid, "size": 1}]
+    else:
+        linux["resources"] = {"devices": [{"allow": False, "access": "rwm"}]}
+    linux["namespaces"] = namespaces
+    linux["maskedPaths"] = [
+        "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+        "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
+        "/proc/scsi"]
+    linux["readonlyPaths"] = [
+        "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+    return {
+        "ociVersion": SPEC_VERSION,
+        "process": {
+            "terminal": terminal,
+            "user": {"uid": 0, "gid": 0},
+            "args": list(args or ["sh"]),
+            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                    "TERM=xterm"],
+            "cwd": "/",
+            "capabilities": {k: list(_DEFAULT_CAPS) for k in
+                             ("bounding", "effective", "permitted", "ambient")},
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+            "noNewPrivileges": True,
+        },
+        "root": {"path": "rootfs", "readonly": True},
+        "hostname": "pyrunc",
+        "mounts": mounts,
+        "linux": linux,
+    }
