@@ -163,6 +163,14 @@ def sched_setattr(pid, policy, flags=0, nice=0, priority=0, runtime=0, deadline=
                                    period), "sched_setattr")
 
 
+PROC_SUPER_MAGIC = 0x9FA0
+TMPFS_MAGIC = 0x01021994
+
+
+def fs_type(fd):
+    return check(lib.pyrunc_fs_type(fd), "fstatfs")
+
+
 def pidfd_open(pid):
     return check(lib.pyrunc_pidfd_open(pid, 0), "pidfd_open")
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
+#include <sys/vfs.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -163,6 +164,14 @@ int pyrunc_sched_setattr(int pid, uint32_t policy, uint64_t flags, int32_t nice,
     struct pyrunc_sched_attr a = { sizeof(a), policy, flags, nice, priority,
                                    runtime, deadline, period };
     return (int)syscall(SYS_sched_setattr, pid, &a, 0);
+}
+
+long pyrunc_fs_type(int fd)
+{
+    struct statfs st;
+    if (fstatfs(fd, &st) < 0)
+        return -1;
+    return (long)st.f_type;
 }
 
 int pyrunc_pidfd_open(int pid, unsigned int flags)

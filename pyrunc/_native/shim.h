@@ -45,6 +45,8 @@ int pyrunc_ioprio_set(int which, int who, int ioprio);
 int pyrunc_sched_setattr(int pid, uint32_t policy, uint64_t flags, int32_t nice,
                          uint32_t priority, uint64_t runtime, uint64_t deadline,
                          uint64_t period);
+/* fstatfs(2) f_type of an fd (PROC_SUPER_MAGIC checks); -1 on error. */
+long pyrunc_fs_type(int fd);
 /* pidfd_open(2) and pidfd_send_signal(2). */
 int pyrunc_pidfd_open(int pid, unsigned int flags);
 int pyrunc_pidfd_send_signal(int pidfd, int sig, unsigned int flags);

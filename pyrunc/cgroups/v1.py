@@ -1,0 +1,226 @@
+"""cgroup v1 (and hybrid) manager (roles: parent). See the package docstring."""
+import errno
+import os
+import time
+
+from ..errors import CgroupError
+from . import ROOT, own_cgroups
+
+
+def hierarchies():
+    """{name: mountpoint} of mounted v1 hierarchies, one entry per controller
+    (cpu and cpuacct co-mounted give two names for one mountpoint)."""
+    out = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            sep = fields.index("-")
+            if fields[sep + 1] != "cgroup":
+                continue
+            mnt = fields[4]
+            for opt in fields[sep + 3].split(","):
+                if opt in ("rw", "ro") or opt.startswith("release_agent") or opt in (
+                        "clone_children", "noprefix", "xattr", "cpuset_v2_mode", "nsdelegate"):
+                    continue
+                out[opt] = mnt
+    return out
+
+
+class Manager:
+    version = 1
+
+    def __init__(self, paths, parents=None):
+        self.paths = paths            # {controller: absolute folder}
+        self.parents = parents or []  # ancestors we made (or the shared pyrunc/)
+
+    @classmethod
+    def new(cls, rel, absolute, shared_parent=None):
+        own = own_cgroups()
+        paths, parents = {}, []
+        for name, mnt in hierarchies().items():
+            base = "" if absolute else own.get(name, "/").lstrip("/")
+            paths[name] = os.path.join(mnt, base, rel) if base else os.path.join(mnt, rel)
+            if shared_parent:
+                parents.append(os.path.dirname(paths[name]))
+        if not paths:
+            raise CgroupError("no cgroup v1 hierarchy is mounted under %s" % ROOT)
+        return cls(paths, sorted(set(parents)))
+
+    @classmethod
+    def restore(cls, d):
+        return cls(d["paths"], d.get("parents"))
+
+    def state(self):
+        fr = self.paths.get("freezer")
+        return {"version": 1, "paths": self.paths, "parents": self.parents,
+                "freezer": fr + "/freezer.state" if fr else None}
+
+    def path(self, controller):
+        return self.paths.get(controller)
+
+    # --- life --------------------------------------------------------------
+    def create(self):
+        for name, path in self._unique():
+            self._mkdirs(path)
+            if name == "cpuset":
+                self._init_cpuset(path)
+
+    def _unique(self):
+        seen = set()
+        for name, path in sorted(self.paths.items()):
+            if path not in seen:
+                seen.add(path)
+                yield name, path
+
+    def _mkdirs(self, path):
+        # Parents first, remembering which we made so destroy() removes only them.
+        todo = []
+        p = path
+        while not os.path.isdir(p):
+            todo.append(p)
+            p = os.path.dirname(p)
+        for d in reversed(todo):
+            try:
+                os.mkdir(d, 0o755)
+                if d != path and d not in self.parents:
+                    self.parents.append(d)
+            except FileExistsError:
+                pass
+
+    @staticmethod
+    def _init_cpuset(path):
+        # A new cpuset is empty and takes no task until cpus and mems are set:
+        # copy them down from the first ancestor that has them.
+        for f in ("cpuset.cpus", "cpuset.mems"):
+            chain = []
+            p = path
+            while True:
+                try:
+                    with open(os.path.join(p, f)) as fh:
+                        v = fh.read().strip()
+                except FileNotFoundError:
+                    break
+                if v:
+                    break
+                chain.append(p)
+                p = os.path.dirname(p)
+            for d in reversed(chain):
+                with open(os.path.join(d, f), "w") as fh:
+                    fh.write(v)
+
+    def apply(self, pid):
+        for name, path in self._unique():
+            try:
+                with open(os.path.join(path, "cgroup.procs"), "w") as f:
+                    f.write(str(pid))
+            except OSError as e:
+                raise CgroupError("join %s cgroup %s: %s" % (name, path, e.strerror))
+
+    def set(self, resources):
+        from .v1_resources import apply_resources
+        apply_resources(self, resources or {})
+
+    # --- queries -----------------------------------------------------------
+    def pids(self):
+        path = self.paths.get("pids") or self.paths.get("freezer") or next(iter(self.paths.values()))
+        return read_procs(path)
+
+    def frozen(self):
+        try:
+            with open(self.paths["freezer"] + "/freezer.state") as f:
+                return f.read().strip() != "THAWED"
+        except (KeyError, OSError):
+            return False
+
+    def freeze(self):
+        self._freezer("FROZEN")
+
+    def thaw(self):
+        self._freezer("THAWED")
+
+    def _freezer(self, want):
+        path = self.paths.get("freezer")
+        if not path:
+            raise CgroupError("the freezer controller is not mounted")
+        for _ in range(1000):
+            with open(path + "/freezer.state", "w") as f:
+                f.write(want)
+            with open(path + "/freezer.state") as f:
+                if f.read().strip() == want:
+                    return
+            time.sleep(0.001)
+        if want == "FROZEN":
+            self._freezer("THAWED")  # never leave a cgroup half frozen
+        raise CgroupError("freezer did not reach %s" % want)
+
+    def stats(self):
+        from .stats import v1_stats
+        return v1_stats(self)
+
+    # --- end -----------------------------------------------------------------
+    def destroy(self):
+        """Kill what is left in the cgroup and remove the folders we made."""
+        if self.frozen():
+            try:
+                self.thaw()
+            except (CgroupError, OSError):
+                pass
+        kill_all(self.pids)
+        for _, path in self._unique():
+            rmdir_retry(path)
+        remove_parents(self.parents)
+
+
+def read_procs(path):
+    try:
+        with open(os.path.join(path, "cgroup.procs")) as f:
+            return [int(x) for x in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def kill_all(list_pids, sig=9):
+    for _ in range(200):
+        pids = list_pids()
+        if not pids:
+            return
+        for p in pids:
+            try:
+                os.kill(p, sig)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.005)
+
+
+def rmdir_retry(d):
+    """rmdir a container's own cgroup; EBUSY while its last tasks exit."""
+    for _ in range(400):
+        try:
+            os.rmdir(d)
+            return
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            if e.errno not in (errno.EBUSY, errno.ENOTEMPTY):
+                raise CgroupError("remove cgroup %s: %s" % (d, e.strerror))
+            time.sleep(0.005)
+    raise CgroupError("remove cgroup %s: still busy" % d)
+
+
+def remove_parents(parents):
+    """One try each, deepest first: a parent still used by another container
+    stays (EBUSY/ENOTEMPTY), and the last container out removes it."""
+    for d in sorted(set(parents), key=len, reverse=True):
+        try:
+            os.rmdir(d)
+        except OSError:
+            pass
+
+
+def hierarchy_mounts():
+    """[(mountpoint, [controller options])] of the v1 hierarchies, for
+    mounting cgroupfs inside a container."""
+    out = {}
+    for name, mnt in hierarchies().items():
+        out.setdefault(mnt, []).append(name)
+    return sorted(out.items())

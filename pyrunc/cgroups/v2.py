@@ -1,0 +1,115 @@
+"""cgroup v2 (unified) manager (roles: parent). See the package docstring."""
+import os
+import time
+
+from ..errors import CgroupError
+from . import ROOT, own_cgroups
+from .v1 import kill_all, read_procs, remove_parents, rmdir_retry
+
+
+class Manager:
+    version = 2
+
+    def __init__(self, path, parents=None):
+        self.dir = path
+        self.parents = parents or []
+
+    @classmethod
+    def new(cls, rel, absolute, shared_parent=None):
+        base = "" if absolute else own_cgroups().get("", "/").lstrip("/")
+        path = os.path.join(ROOT, base, rel) if base else os.path.join(ROOT, rel)
+        return cls(path, [os.path.dirname(path)] if shared_parent else [])
+
+    @classmethod
+    def restore(cls, d):
+        return cls(d["path"], d.get("parents"))
+
+    def state(self):
+        return {"version": 2, "path": self.dir, "parents": self.parents,
+                "freezer": self.dir + "/cgroup.freeze"}
+
+    def path(self, controller=None):
+        return self.dir
+
+    def create(self):
+        todo = []
+        p = self.dir
+        while not os.path.isdir(p):
+            todo.append(p)
+            p = os.path.dirname(p)
+        for d in reversed(todo):
+            try:
+                os.mkdir(d, 0o755)
+            except FileExistsError:
+                continue
+            if d != self.dir and d not in self.parents:
+                self.parents.append(d)
+            # enable every controller the parent has for the child below
+            parent = os.path.dirname(d)
+            if d != self.dir:
+                try:
+                    with open(os.path.join(parent, "cgroup.controllers")) as f:
+                        ctrls = f.read().split()
+                    with open(os.path.join(d, "cgroup.subtree_control"), "w") as f:
+                        f.write(" ".join("+" + c for c in ctrls))
+                except OSError:
+                    pass
+
+    def apply(self, pid):
+        try:
+            with open(os.path.join(self.dir, "cgroup.procs"), "w") as f:
+                f.write(str(pid))
+        except OSError as e:
+            raise CgroupError("join cgroup %s: %s" % (self.dir, e.strerror))
+
+    def set(self, resources):
+        from .v2_resources import apply_resources
+        apply_resources(self, resources or {})
+
+    def pids(self):
+        out = []
+        for d, _, _ in os.walk(self.dir):
+            out.extend(read_procs(d))
+        return out
+
+    def frozen(self):
+        try:
+            with open(self.dir + "/cgroup.freeze") as f:
+                return f.read().strip() == "1"
+        except OSError:
+            return False
+
+    def freeze(self):
+        self._freeze("1")
+
+    def thaw(self):
+        self._freeze("0")
+
+    def _freeze(self, v):
+        with open(self.dir + "/cgroup.freeze", "w") as f:
+            f.write(v)
+        want = "frozen 1" if v == "1" else "frozen 0"
+        for _ in range(1000):
+            with open(self.dir + "/cgroup.events") as f:
+                if want in f.read():
+                    return
+            time.sleep(0.001)
+        if v == "1":
+            self._freeze("0")
+        raise CgroupError("cgroup did not reach frozen=%s" % v)
+
+    def stats(self):
+        from .stats import v2_stats
+        return v2_stats(self)
+
+    def destroy(self):
+        if self.frozen():
+            try:
+                self.thaw()
+            except (CgroupError, OSError):
+                pass
+        kill_all(self.pids)
+        # children first (a container may have made sub-cgroups)
+        for d, _, _ in sorted(os.walk(self.dir), key=lambda t: len(t[0]), reverse=True):
+            rmdir_retry(d)
+        remove_parents(self.parents)

@@ -1,0 +1,337 @@
+"""The `pyrunc` command: runc's CLI over the library API (roles: parent).
+
+A small table-driven parser instead of argparse (~5 ms to import): runc's
+flags take one or two dashes, ``--flag=value`` or ``--flag value``, and may
+follow the positional arguments, except for ``exec`` and ``ps`` where
+everything after the container id is passed through untouched.
+
+Errors print one line, ``pyrunc: <what failed>: <why>``, exit status 1;
+tracebacks only with --debug.
+"""
+import os
+import sys
+
+VERSION = "0.1.0"
+COMMIT = "unknown"
+
+# name -> (kind, aliases, help); kind: "str", "int", "bool", "list"
+GLOBAL_FLAGS = {
+    "root": ("str", (), "state folder (default /run/pyrunc)"),
+    "log": ("str", (), "append errors and warnings to this file"),
+    "log-format": ("str", (), "text or json"),
+    "debug": ("bool", (), "tracebacks and debug messages"),
+    "systemd-cgroup": ("bool", (), "use systemd to manage cgroups"),
+    "rootless": ("str?", (), "true, false or auto (accepted; rootless is not supported yet)"),
+    "criu": ("str", (), "accepted for runc compatibility"),
+    "help": ("bool", ("h",), "show help"),
+    "version": ("bool", ("v",), "print the version"),
+}
+
+BUNDLE = {"bundle": ("str", ("b",), "the bundle folder (default: the current folder)")}
+CREATE_FLAGS = dict(BUNDLE, **{
+    "pid-file": ("str", (), "write the init's pid here"),
+    "console-socket": ("str", (), "unix socket that receives the pty master"),
+    "pidfd-socket": ("str", (), "accepted for runc compatibility"),
+    "preserve-fds": ("int", (), "pass fds 3..3+N-1 to the container"),
+    "no-pivot": ("bool", (), "MS_MOVE + chroot instead of pivot_root"),
+    "no-new-keyring": ("bool", (), "keep the caller's session keyring"),
+})
+RUN_FLAGS = dict(CREATE_FLAGS, **{
+    "detach": ("bool", ("d",), "return after start"),
+    "keep": ("bool", (), "keep the container after it exits"),
+    "no-subreaper": ("bool", (), "accepted; pyrunc reaps through a subreaper regardless"),
+})
+
+COMMANDS = {
+    "spec": ({"bundle": BUNDLE["bundle"], "rootless": ("bool", (), "a spec for rootless use")},
+             "", "write a default config.json"),
+    "create": (CREATE_FLAGS, "<id>|<bundle>", "create a container"),
+    "start": ({}, "<id>|<bundle>", "start a created container"),
+    "run": (RUN_FLAGS, "<id>|<bundle>", "create and start; wait unless --detach"),
+    "state": ({}, "<id>", "print the container's state as JSON"),
+    "list": ({"format": ("str", ("f",), "table or json"),
+              "quiet": ("bool", ("q",), "ids only")}, "", "list containers"),
+    "kill": ({"all": ("bool", ("a",), "signal every process of the container")},
+             "<id>|<bundle> [signal]", "signal the container (default SIGTERM)"),
+    "delete": ({"force": ("bool", ("f",), "kill a running container first")},
+               "<id>|<bundle>", "delete a container"),
+}
+
+HELP_FOOTER = """\
+<id>|<bundle>: besides runc's `pyrunc create --bundle B <id>`, a bundle folder
+may stand where the id goes (`pyrunc create ./mybox`): the id is then the
+folder's name, and start/kill/delete accept the same folder.
+"""
+
+
+class Usage(Exception):
+    pass
+
+
+def _lookup(table, name):
+    if name in table:
+        return name, table[name]
+    for k, v in table.items():
+        if name in v[1]:
+            return k, v
+    return None, None
+
+
+def parse(argv):
+    """(global opts, command, command opts, positionals)."""
+    g, opts, pos = {}, {}, []
+    cmd = None
+    table = GLOBAL_FLAGS
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        i += 1
+        if cmd in ("exec", "ps") and len(pos) >= 1:
+            pos.append(a)  # after the id: passed through untouched
+            continue
+        if a == "--":
+            pos.extend(argv[i:])
+            break
+        if a.startswith("-") and a != "-":
+            name, _, val = a.lstrip("-").partition("=")
+            has_val = "=" in a
+            key, spec = _lookup(table, name)
+            target = opts if cmd else g
+            if key is None and cmd:
+                key, spec = _lookup(GLOBAL_FLAGS, name)
+                target = g
+            if key is None:
+                raise Usage("flag provided but not defined: -%s" % name)
+            kind = spec[0]
+            if kind == "bool":
+                if has_val and val.lower() not in ("true", "false", "1", "0"):
+                    raise Usage("invalid boolean value %r for -%s" % (val, name))
+                target[key] = (val.lower() in ("true", "1")) if has_val else True
+            elif kind == "str?":
+                target[key] = val if has_val else "true"
+            else:
+                if not has_val:
+                    if i >= len(argv):
+                        raise Usage("flag needs an argument: -%s" % name)
+                    val = argv[i]
+                    i += 1
+                if kind == "int":
+                    try:
+                        val = int(val)
+                    except ValueError:
+                        raise Usage("invalid value %r for flag -%s" % (val, name))
+                if kind == "list":
+                    target.setdefault(key, []).append(val)
+                else:
+                    target[key] = val
+            continue
+        if cmd is None:
+            if a not in COMMANDS:
+                raise Usage("no such command: %s" % a)
+            cmd = a
+            table = COMMANDS[a][0]
+            continue
+        pos.append(a)
+    return g, cmd, opts, pos
+
+
+def usage_text(cmd=None):
+    if cmd:
+        flags, args, text = COMMANDS[cmd]
+        lines = ["usage: pyrunc %s [flags] %s" % (cmd, args), "", text, ""]
+        for k, (kind, al, h) in sorted(flags.items()):
+            names = ", ".join(["--" + k] + ["-" + x for x in al])
+            lines.append("  %-28s %s" % (names + ("" if kind == "bool" else " value"), h))
+        if "<bundle>" in args:
+            lines += ["", HELP_FOOTER]
+        return "\n".join(lines) + "\n"
+    lines = ["usage: pyrunc [global flags] <command> [flags] [args]", "",
+             "pyrunc is a low-level OCI container runtime, a drop-in for runc.", "",
+             "commands:"]
+    for c, (_, args, text) in COMMANDS.items():
+        lines.append("  %-10s %s" % (c, text))
+    lines += ["", "global flags:"]
+    for k, (kind, al, h) in GLOBAL_FLAGS.items():
+        names = ", ".join(["--" + k] + ["-" + x for x in al])
+        lines.append("  %-28s %s" % (names, h))
+    lines += ["", HELP_FOOTER]
+    return "\n".join(lines)
+
+
+def _is_bundle(p):
+    return os.path.isfile(os.path.join(p, "config.json"))
+
+
+def _id_and_bundle(opts, pos, cmd):
+    """The container id, and the bundle when a bundle folder stands for it."""
+    if not pos:
+        raise Usage('"%s" requires a container id' % cmd)
+    arg = pos[0]
+    bundle = opts.get("bundle")
+    if "/" in arg or (cmd in ("create", "run") and bundle is None and _is_bundle(arg)
+                      and not _is_bundle(".")):
+        if cmd in ("create", "run") and bundle is None:
+            bundle = arg
+        cid = os.path.basename(os.path.abspath(arg))
+    else:
+        cid = arg
+    return cid, bundle
+
+
+def _out(text):
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv or "-debug" in argv
+    log = None
+    try:
+        g, cmd, opts, pos = parse(argv)
+        from .log import Log
+        log = Log(g.get("log"), g.get("log-format"), g.get("debug"))
+        if g.get("version"):
+            from .spec import SPEC_VERSION
+            _out("pyrunc version %s\ncommit: %s\nspec: %s\n" % (VERSION, COMMIT, SPEC_VERSION))
+            return 0
+        if g.get("help") or opts.get("help") or cmd is None:
+            _out(usage_text(cmd))
+            return 0 if (g.get("help") or opts.get("help")) else 1
+        if g.get("log-format") not in (None, "text", "json"):
+            raise Usage("invalid log format %r (text or json)" % g["log-format"])
+        if g.get("rootless") not in (None, "false", "auto") and os.geteuid() == 0:
+            pass  # root asking for rootless: runc ignores it as well
+        elif g.get("rootless") not in (None, "false", "auto"):
+            raise Usage("rootless mode is not supported yet")
+        root = g.get("root") or "/run/pyrunc"
+        return COMMAND_FUNCS[cmd](root, g, opts, pos, log) or 0
+    except KeyboardInterrupt:
+        return 130
+    except Usage as e:
+        (log or _fallback_log()).error(str(e))
+        return 1
+    except Exception as e:
+        if debug:
+            import traceback
+            traceback.print_exc()
+        (log or _fallback_log()).error(_message(e))
+        return 1
+
+
+def _fallback_log():
+    from .log import Log
+    return Log()
+
+
+def _message(e):
+    from .errors import PyruncError
+    if isinstance(e, PyruncError):
+        return str(e)
+    if isinstance(e, OSError):
+        msg = e.strerror or str(e)
+        if e.filename and str(e.filename) not in msg:
+            msg = "%s: %s" % (e.filename, msg)
+        return msg
+    return "%s: %s" % (type(e).__name__, e)
+
+
+# --- commands -------------------------------------------------------------------
+
+def cmd_spec(root, g, opts, pos, log):
+    from . import jsonio, spec
+    bundle = opts.get("bundle") or "."
+    path = os.path.join(bundle, "config.json")
+    if os.path.exists(path):
+        raise Usage("File %s exists. Remove it first" % path)
+    if not os.path.isdir(bundle):
+        raise Usage("bundle %s: no such folder" % bundle)
+    with open(path, "w") as f:
+        f.write(jsonio.dumps(spec.default_spec(rootless=opts.get("rootless")), 4) + "\n")
+
+
+def _create_kwargs(g, opts, log):
+    return dict(pid_file=opts.get("pid-file"), console_socket=opts.get("console-socket"),
+                preserve_fds=_preserve(opts), no_pivot=opts.get("no-pivot", False),
+                no_new_keyring=opts.get("no-new-keyring", False),
+                systemd_cgroup=g.get("systemd-cgroup", False), warn=log.warn)
+
+
+def _preserve(opts):
+    n = opts.get("preserve-fds", 0)
+    if n < 0:
+        raise Usage("--preserve-fds must not be negative")
+    # systemd socket activation: runc passes LISTEN_FDS through as well
+    lf = os.environ.get("LISTEN_FDS", "")
+    return n + (int(lf) if lf.isdigit() else 0)
+
+
+def cmd_create(root, g, opts, pos, log):
+    from . import container
+    cid, bundle = _id_and_bundle(opts, pos, "create")
+    container.create(root, cid, bundle or ".", **_create_kwargs(g, opts, log))
+
+
+def cmd_run(root, g, opts, pos, log):
+    from . import container
+    cid, bundle = _id_and_bundle(opts, pos, "run")
+    kw = _create_kwargs(g, opts, log)
+    return container.run(root, cid, bundle or ".", detach=opts.get("detach", False),
+                         keep=opts.get("keep", False),
+                         no_subreaper=opts.get("no-subreaper", False), **kw)
+
+
+def cmd_start(root, g, opts, pos, log):
+    from . import container
+    cid, _ = _id_and_bundle(opts, pos, "start")
+    container.start(root, cid, warn=log.warn)
+
+
+def cmd_state(root, g, opts, pos, log):
+    from . import container, jsonio
+    cid, _ = _id_and_bundle(opts, pos, "state")
+    _out(jsonio.dumps(container.state(root, cid), 2))
+
+
+def cmd_list(root, g, opts, pos, log):
+    from . import container, jsonio
+    fmt = opts.get("format") or "table"
+    items = container.list_containers(root)
+    if opts.get("quiet"):
+        _out("".join(s["id"] + "\n" for s in items))
+    elif fmt == "json":
+        _out(jsonio.dumps(items if items else None) + "\n")
+    elif fmt == "table":
+        rows = [("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")]
+        for s in items:
+            rows.append((s["id"], str(s["pid"]), s["status"], s["bundle"], s["created"],
+                         s["owner"]))
+        widths = [max(len(r[i]) for r in rows) for i in range(6)]
+        _out("".join("   ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() + "\n"
+                     for r in rows))
+    else:
+        raise Usage("invalid format option %r (table or json)" % fmt)
+
+
+def cmd_kill(root, g, opts, pos, log):
+    from . import container, signals
+    cid, _ = _id_and_bundle(opts, pos, "kill")
+    sig = 15
+    if len(pos) > 1:
+        try:
+            sig = signals.parse(pos[1])
+        except ValueError as e:
+            raise Usage(str(e))
+    container.kill(root, cid, sig, all_procs=opts.get("all", False))
+
+
+def cmd_delete(root, g, opts, pos, log):
+    from . import container
+    cid, _ = _id_and_bundle(opts, pos, "delete")
+    container.delete(root, cid, force=opts.get("force", False), warn=log.warn)
+
+
+COMMAND_FUNCS = {
+    "spec": cmd_spec, "create": cmd_create, "start": cmd_start, "run": cmd_run,
+    "state": cmd_state, "list": cmd_list, "kill": cmd_kill, "delete": cmd_delete,
+}

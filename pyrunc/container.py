@@ -1,0 +1,446 @@
+"""The library API: create, start, state, kill, delete, run, list (roles: parent).
+
+The CLI (cli.py) calls these one-to-one; tests and Python users import them.
+Every function takes the state root first. Errors are PyruncError subclasses
+(errors.py) or OSError with a message naming what failed.
+
+create() is the parent side of the process model (init.py, sync.py): it
+makes the state folder, the exec.fifo and the cgroup, forks the intermediate,
+answers its requests (id maps, hooks), and records the init's pid and start
+time. Anything it made is undone if any step fails (_Undo).
+"""
+import os
+import time
+
+from . import state as state_mod
+from .errors import (ChildError, ContainerNotFoundError, InvalidStateError,
+                     NotRunningError, PyruncError, SpecError)
+
+DEFAULT_ROOT = "/run/pyrunc"
+
+
+def _noop(msg):
+    pass
+
+
+class _Undo:
+    """Cleanup steps of a create, run in reverse if it fails."""
+
+    def __init__(self):
+        self.steps = []
+
+    def add(self, fn, *args):
+        self.steps.append((fn, args))
+
+    def run(self):
+        errors = []
+        for fn, args in reversed(self.steps):
+            try:
+                fn(*args)
+            except Exception as e:  # keep undoing; report what stuck
+                errors.append(e)
+        self.steps = []
+        return errors
+
+
+def _rootfs_of(config, bundle):
+    root = config.get("root") or {}
+    path = root.get("path")
+    if not path:
+        raise SpecError("root.path is required", "/root/path")
+    full = path if path.startswith("/") else os.path.join(bundle, path)
+    if not os.path.isdir(full):
+        raise SpecError("rootfs %s does not exist or is not a folder" % full, "/root/path")
+    return os.path.realpath(full)
+
+
+def _check_terminal(proc, detached, console_socket):
+    terminal = bool(proc.get("terminal"))
+    if terminal and detached and not console_socket:
+        raise PyruncError("cannot allocate tty if pyrunc will detach without setting "
+                          "console socket")
+    if console_socket and not terminal:
+        raise PyruncError("cannot use console socket if pyrunc will not detach or "
+                          "allocate tty")
+
+
+def _write_pid_file(path, pid):
+    path = os.path.abspath(path)
+    tmp = os.path.join(os.path.dirname(path), ".%s.tmp" % os.path.basename(path))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(fd, str(pid).encode())
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0,
+           no_pivot=False, no_new_keyring=False, systemd_cgroup=False, detached=True,
+           warn=_noop, _console=None):
+    """Create a container; returns its state.Container (status "created").
+
+    ``_console`` (used by run) receives the pty master instead of a socket."""
+    from . import cgroups, hooks, namespaces, spec, sync
+
+    state_mod.validate_id(cid)
+    bundle = os.path.abspath(bundle)
+    config = spec.load_bundle(bundle, warn)
+    proc = config.get("process")
+    if not proc or not proc.get("args"):
+        raise SpecError("process.args is required to create a container", "/process/args")
+    rootfs = _rootfs_of(config, bundle)
+    nss = namespaces.parse(config)
+    _check_terminal(proc, detached, console_socket)
+    if console_socket:
+        from . import tty
+        console_socket = tty.check_socket(console_socket)
+
+    st = state_mod.Container(root, cid).make()
+    undo = _Undo()
+    undo.add(st.remove_dir)
+    st.lock()
+    init_pid = 0
+    try:
+        # exec.fifo: init blocks opening it for writing until `start` reads.
+        old = os.umask(0)
+        try:
+            os.mkfifo(st.fifo_path(), 0o622)
+        finally:
+            os.umask(old)
+        fifo_fd = os.open(st.fifo_path(), os.O_PATH | os.O_CLOEXEC)
+        undo.add(os.close, fifo_fd)
+
+        cg = cgroups.for_config(config, cid, systemd_cgroup)
+        undo.add(cg.destroy)
+        cg.create()
+        res = dict((config.get("linux") or {}).get("resources") or {})
+        if "devices" in res:
+            from .devices import allow_rules
+            res["devices"] = list(res["devices"]) + allow_rules(config)
+        cg.set(res)
+
+        need_hooks = any(hooks.of(config, k) for k in
+                         ("prestart", "createRuntime", "createContainer", "startContainer"))
+        plan = {
+            "id": cid, "config": config, "rootfs": rootfs, "bundle": bundle,
+            "namespaces": nss, "fifo_fd": fifo_fd, "preserve_fds": preserve_fds,
+            "no_pivot": no_pivot, "no_new_keyring": no_new_keyring,
+            "userns": "user" in nss, "cgroupns": nss.get("cgroup", 1) is None,
+            "cgroup_paths": getattr(cg, "paths", None) or {"": cg.path()},
+            "need_hooks": need_hooks,
+        }
+        from . import _native
+        _native.prctl(_native.PR_SET_CHILD_SUBREAPER, 1)  # init comes back to us
+        psock, csock = sync.pair()
+        import gc
+        gc.freeze()  # children don't dirty the pages of what we built so far
+        mid = os.fork()
+        if mid == 0:
+            psock.close()
+            st.unlock()  # flock is per open file: the container must not hold ours
+            from . import init
+            init.intermediate(csock, plan)
+            os._exit(1)
+        csock.close()
+        undo.add(_reap_quietly, mid)
+        cg.apply(mid)  # before it unshares the cgroup namespace
+        sync.send(psock, "go")
+
+        annotations = config.get("annotations") or {}
+        data = {
+            "ociVersion": config.get("ociVersion"), "id": cid, "pid": 0, "start_time": 0,
+            "bundle": bundle, "rootfs": rootfs, "created": state_mod.now_rfc3339nano(),
+            "annotations": annotations, "cgroup": cg.state(),
+            "pidns": nss.get("pid", 1) is None,
+            "hooks": {k: hooks.of(config, k) for k in ("poststart", "poststop")
+                      if hooks.of(config, k)},
+        }
+        st.data = data
+        console_fd = -1
+        while True:
+            msg, fds = sync.recv(psock)
+            t = msg["t"]
+            if t == "userns":
+                namespaces.write_id_maps(msg["pid"], config)
+                sync.send(psock, "mapped")
+            elif t == "init":
+                init_pid = msg["pid"]
+                undo.add(_kill_and_reap, init_pid)
+                _reap_quietly(mid)
+                _set_limits(init_pid, proc)
+                data["pid"] = init_pid
+                data["start_time"] = state_mod.proc_stat(init_pid)[1]
+            elif t == "console":
+                console_fd = fds[0]
+                if console_socket:
+                    from . import tty
+                    tty.send_console(console_socket, console_fd)
+                    os.close(console_fd)
+                    console_fd = -1
+                elif _console is not None:
+                    _console.append(console_fd)
+                else:
+                    os.close(console_fd)
+            elif t == "hooks":
+                hs = st.hook_state("creating")
+                try:
+                    hooks.run(hooks.of(config, "prestart"), hs, "prestart")
+                    hooks.run(hooks.of(config, "createRuntime"), hs, "createRuntime")
+                except Exception:
+                    undo.add(_poststop, st, warn)
+                    raise
+                undo.add(_poststop, st, warn)
+                sync.send(psock, "hooked", state=st.hook_state("created"))
+            elif t == "ready":
+                break
+            elif t == "error":
+                raise ChildError(msg.get("stage"), msg.get("errno"), msg.get("msg"))
+            else:  # eof: a child died without a word
+                raise ChildError("init", 0, "container init exited during setup")
+        psock.close()
+        st.save()
+        if pid_file:
+            _write_pid_file(pid_file, init_pid)
+    except BaseException:
+        errors = undo.run()
+        for e in errors:
+            warn("cleanup after failed create: %s" % e)
+        raise
+    finally:
+        st.unlock()
+    return st
+
+
+def _set_limits(pid, proc):
+    """rlimits and oomScoreAdj, set from outside before init goes on."""
+    rl = proc.get("rlimits")
+    if rl:
+        import resource
+        for r in rl:
+            name = r["type"]
+            num = getattr(resource, name, None)
+            if num is None:
+                raise SpecError("unknown rlimit %s" % name, "/process/rlimits")
+            try:
+                resource.prlimit(pid, num, (r["soft"], r["hard"]))
+            except OSError as e:
+                raise OSError(e.errno, "setrlimit %s: %s" % (name, os.strerror(e.errno)))
+    if proc.get("oomScoreAdj") is not None:
+        try:
+            with open("/proc/%d/oom_score_adj" % pid, "w") as f:
+                f.write(str(proc["oomScoreAdj"]))
+        except OSError as e:
+            raise OSError(e.errno, "set oom_score_adj %s: %s"
+                          % (proc["oomScoreAdj"], os.strerror(e.errno)))
+
+
+def _reap_quietly(pid):
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def _kill_and_reap(pid):
+    try:
+        os.kill(pid, 9)
+    except ProcessLookupError:
+        return
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        _wait_gone(pid, None)
+
+
+def _poststop(st, warn):
+    from . import hooks
+    poststop = (st.data.get("hooks") or {}).get("poststop")
+    if poststop:
+        hooks.run_warn(poststop, st.hook_state("stopped"), "poststop", warn)
+
+
+def load(root, cid):
+    return state_mod.Container(root, cid).load()
+
+
+def start(root, cid, warn=_noop):
+    st = load(root, cid)
+    st.lock()
+    try:
+        status = st.status()
+        if status == "stopped":
+            raise InvalidStateError("cannot start a container that has stopped")
+        if status != "created":
+            raise InvalidStateError("cannot start an already running container")
+        _release_init(st)
+        poststart = (st.data.get("hooks") or {}).get("poststart")
+        if poststart:
+            from . import hooks
+            try:
+                hooks.run(poststart, st.hook_state("running"), "poststart")
+            except PyruncError:
+                _signal(st, 9)
+                raise
+    finally:
+        st.unlock()
+
+
+def _release_init(st):
+    """Read the byte init writes to exec.fifo: that lets it exec.
+
+    O_RDWR never blocks on a fifo and keeps a writer of our own, so no EOF
+    confuses the wait; a dead init is noticed by polling its liveness."""
+    import select
+    fd = os.open(st.fifo_path(), os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        while True:
+            r, _, _ = select.select([fd], [], [], 0.05)
+            if r:
+                if os.read(fd, 1) == b"0":
+                    break
+            elif not st.init_alive():
+                raise InvalidStateError("container init exited before start")
+    finally:
+        os.close(fd)
+        try:
+            os.unlink(st.fifo_path())
+        except FileNotFoundError:
+            pass
+
+
+def state(root, cid):
+    return load(root, cid).oci_state()
+
+
+def list_containers(root):
+    out = []
+    for cid in state_mod.list_ids(root):
+        try:
+            st = load(root, cid)
+        except ContainerNotFoundError:
+            continue  # deleted meanwhile
+        s = st.oci_state()
+        s["owner"] = st.owner()
+        out.append(s)
+    return out
+
+
+def _signal(st, sig):
+    """Signal the init through a pidfd, so a recycled pid is never hit."""
+    from . import _native
+    try:
+        pfd = _native.pidfd_open(st.pid)
+    except OSError as e:
+        if e.errno == 3:
+            raise NotRunningError()
+        raise
+    try:
+        if not st.init_alive():  # checked after the pidfd pins the process
+            raise NotRunningError()
+        _native.pidfd_send_signal(pfd, sig)
+    finally:
+        os.close(pfd)
+
+
+def kill(root, cid, sig=15, all_procs=False):
+    st = load(root, cid)
+    status = st.status()
+    if status == "stopped":
+        raise NotRunningError()
+    if all_procs or (sig == 9 and not st.data.get("pidns")):
+        from . import cgroups
+        cg = cgroups.from_state(st.data.get("cgroup"))
+        for p in cg.pids():
+            try:
+                os.kill(p, sig)
+            except ProcessLookupError:
+                pass
+        if status == "paused" and sig == 9:
+            cg.thaw()
+        return
+    _signal(st, sig)
+    if status == "paused" and sig == 9:
+        from . import cgroups
+        cgroups.from_state(st.data.get("cgroup")).thaw()
+
+
+def delete(root, cid, force=False, warn=_noop):
+    try:
+        st = load(root, cid)
+    except ContainerNotFoundError:
+        if force:
+            state_mod.validate_id(cid)
+            # a folder without state.json: a create that was killed midway
+            state_mod.Container(root, cid).remove_dir()
+            return
+        raise
+    st.lock()
+    try:
+        status = st.status()
+        if status in ("running", "paused") and not force:
+            raise InvalidStateError("cannot delete container %s that is not stopped: %s"
+                                    % (cid, status))
+        _destroy(st, status, warn)
+    finally:
+        st.unlock()
+
+
+def _destroy(st, status, warn):
+    from . import cgroups
+    cg = cgroups.from_state(st.data.get("cgroup"))
+    if status != "stopped":
+        try:
+            _signal(st, 9)
+        except NotRunningError:
+            pass
+        if cg and cg.frozen():
+            cg.thaw()
+        _wait_gone(st.pid, st.data.get("start_time"))
+    if cg:
+        cg.destroy()
+    _poststop(st, warn)
+    st.remove_dir()
+
+
+def _wait_gone(pid, start_time, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        s = state_mod.proc_stat(pid)
+        if s is None or s[0] in ("Z", "X") or (start_time and s[1] != start_time):
+            return
+        time.sleep(0.002)
+
+
+def run(root, cid, bundle, detach=False, keep=False, pid_file=None, console_socket=None,
+        preserve_fds=0, no_pivot=False, no_new_keyring=False, systemd_cgroup=False,
+        no_subreaper=False, warn=_noop):
+    """create + start; in the foreground, wait and return the exit code
+    (128+signal when killed), then delete unless ``keep``."""
+    from . import _native
+    _native.prctl(_native.PR_SET_CHILD_SUBREAPER, 1)
+    console = []
+    st = create(root, cid, bundle, pid_file=pid_file, console_socket=console_socket,
+                preserve_fds=preserve_fds, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
+                systemd_cgroup=systemd_cgroup, detached=detach, warn=warn,
+                _console=None if detach else console)
+    try:
+        start(root, cid, warn)
+    except BaseException:
+        _delete_quietly(root, cid, warn)
+        raise
+    if detach:
+        return 0
+    from . import tty
+    pid = st.pid
+    code = tty.wait_foreground(pid, console[0] if console else -1)
+    if not keep:
+        _delete_quietly(root, cid, warn)
+    return code
+
+
+def _delete_quietly(root, cid, warn):
+    try:
+        delete(root, cid, force=True, warn=warn)
+    except PyruncError as e:
+        warn("delete %s: %s" % (cid, e))

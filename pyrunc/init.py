@@ -1,0 +1,308 @@
+"""The container side of create (roles: intermediate, init).
+
+Both run in processes forked from the parent (`pyrunc create`/`run`); neither
+ever returns or raises into the parent's code: an error is reported with
+sync.fail() (stage, errno, text) and the process _exits. The message
+protocol is in sync.py.
+
+intermediate(): joins namespaces given by path, unshares a new user
+namespace (the parent writes its id maps), unshares the rest, forks init
+(the first process of a new pid/time namespace must be a child), reports the
+init's pid and exits.
+
+container_init(): sets up the rootfs and the process, says `ready`, blocks
+opening exec.fifo until `start`, then execs the user's program through the
+native last step (no Python runs after the seccomp filter is loaded).
+
+Every module used here is imported at the top of this file, before
+pivot_root: the host's site-packages are unreachable afterwards.
+"""
+import _socket
+import errno
+import fcntl
+import gc
+import os
+import struct
+
+from . import _native, capabilities, hooks, namespaces, paths, rootfs, sync
+from .errors import PyruncError
+
+N = _native
+TIOCGPTPEER = 0x5441
+TIOCSCTTY = 0x540E
+TIOCSWINSZ = 0x5414
+TIOCSPTLCK = 0x40045431
+DEVPTS_SUPER_MAGIC = 0x1CD1
+
+
+def intermediate(sock, plan):
+    gc.disable()
+    stage = "intermediate"
+    try:
+        # Non-dumpable before touching any namespace of the container: our
+        # /proc/<pid>/exe is the host python (security.md technique 7).
+        N.prctl(N.PR_SET_DUMPABLE, 0)
+        N.prctl(N.PR_SET_PDEATHSIG, 9)  # the parent died: don't linger
+        msg, _ = sync.recv(sock)  # "go": we are in the container's cgroup
+        if msg["t"] != "go":
+            os._exit(1)
+        nss = plan["namespaces"]
+        stage = "join namespaces"
+        namespaces.join(nss)
+        if nss.get("user", 1) is None:
+            stage = "user namespace"
+            N.unshare(N.CLONE_NEWUSER)
+            sync.send(sock, "userns", pid=os.getpid())
+            msg, _ = sync.recv(sock)
+            if msg["t"] != "mapped":
+                os._exit(1)
+        if "user" in nss:
+            os.setresgid(0, 0, 0)
+            os.setresuid(0, 0, 0)
+        stage = "unshare namespaces"
+        flags = namespaces.new_flags(nss)
+        if flags:
+            N.unshare(flags)
+        if flags & N.CLONE_NEWTIME:
+            namespaces.write_time_offsets(plan["config"])
+        gate_r, gate_w = os.pipe2(os.O_CLOEXEC)
+        stage = "fork init"
+        pid = os.fork()
+        if pid == 0:
+            os.close(gate_w)
+            container_init(sock, plan, gate_r)
+        # Report init's pid first; init waits on the gate so that the parent
+        # never reads one of init's messages before this one.
+        sync.send(sock, "init", pid=pid)
+        os._exit(0)
+    except BaseException as e:
+        sync.fail(sock, stage, e)
+
+
+def container_init(sock, plan, gate):
+    stage = "init"
+    try:
+        os.read(gate, 1)  # EOF once the intermediate has reported our pid
+        os.close(gate)
+        config = plan["config"]
+        proc = config["process"]
+        nss = plan["namespaces"]
+        os.setsid()
+        if nss.get("network", 1) is None:
+            stage = "loopback"
+            loopback_up()
+        stage = "rootfs"
+        rf = rootfs.Rootfs(plan["rootfs"], config, plan)
+        if "mount" in nss:
+            rf.prepare()
+            rf.mount_all()
+        else:
+            rf.rootfd = os.open(plan["rootfs"], paths.O_PATH_DIR)
+        hook_state = None
+        if plan.get("need_hooks"):
+            stage = "createRuntime hooks"
+            sync.send(sock, "hooks")
+            msg, _ = sync.recv(sock)
+            if msg["t"] != "hooked":
+                os._exit(1)
+            hook_state = msg["state"]
+            stage = "createContainer hooks"
+            hooks.run(hooks.of(config, "createContainer"), hook_state, "createContainer")
+        stage = "pivot_root"
+        if "mount" in nss:
+            rf.enter()
+            rf.finish_root()
+        else:
+            os.fchdir(rf.rootfd)
+            os.chroot(".")
+            os.chdir("/")
+        stage = "hostname"
+        if config.get("hostname"):
+            _socket.sethostname(config["hostname"])
+        if config.get("domainname"):
+            N.setdomainname(config["domainname"])
+        stage = "sysctl"
+        rootfs.write_sysctls(config)
+        stage = "readonly and masked paths"
+        if "mount" in nss:
+            rf.readonly_paths()
+            rf.masked_paths()
+        rf.close()
+        if not plan.get("no_new_keyring"):
+            stage = "session keyring"
+            try:
+                N.join_session_keyring("_ses." + plan["id"])
+            except OSError as e:
+                if e.errno not in (errno.ENOSYS, errno.EACCES, errno.EPERM):
+                    raise
+        if proc.get("terminal"):
+            stage = "console"
+            setup_console(sock, proc.get("consoleSize"))
+        stage = "user"
+        caps = capabilities.parse(proc.get("capabilities"))
+        set_user(proc.get("user") or {}, caps, "user" in nss)
+        if proc.get("noNewPrivileges"):
+            N.prctl(N.PR_SET_NO_NEW_PRIVS, 1)
+        umask = (proc.get("user") or {}).get("umask")
+        os.umask(0o022 if umask is None else umask)
+        stage = "cwd"
+        cwd = proc.get("cwd") or "/"
+        os.chdir(cwd)
+        if not os.getcwd().startswith("/"):  # "(unreachable)/..." : outside the root
+            raise OSError(errno.EPERM, "cwd %s resolves outside the container root" % cwd)
+        stage = "exec"
+        env = build_env(proc)
+        path = lookup(proc["args"][0], env)
+        first_cloexec = 3 + plan.get("preserve_fds", 0)
+        sync.send(sock, "ready")
+        sock.close()
+    except BaseException as e:
+        sync.fail(sock, stage, e)
+
+    # After "ready" nobody listens on the socket: errors go to stderr.
+    try:
+        stage = "exec.fifo"
+        fd = os.open("/proc/self/fd/%d" % plan["fifo_fd"], os.O_WRONLY | os.O_CLOEXEC)
+        os.write(fd, b"0")
+        os.close(fd)
+        os.close(plan["fifo_fd"])
+        stage = "startContainer hooks"
+        start_hooks = hooks.of(config, "startContainer")
+        if start_hooks:
+            hooks.run(start_hooks, hook_state, "startContainer")
+        stage = "exec"
+        N.exec_final(path, proc["args"], env, first_cloexec, plan.get("bpf") or b"",
+                     plan.get("bpf_flags", 0), plan.get("notify_fd", -1))
+    except BaseException as e:
+        msg = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        try:
+            os.write(2, ("pyrunc: %s: %s\n" % (stage, msg)).encode())
+        finally:
+            os._exit(127 if stage == "exec" else 1)
+
+
+def loopback_up():
+    """Bring lo up with one ioctl: pyroute2 costs ~100 ms to import."""
+    s = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM | _socket.SOCK_CLOEXEC)
+    try:
+        req = struct.pack("16sH14x", b"lo", 0)
+        flags = struct.unpack("16sH14x", fcntl.ioctl(s.fileno(), 0x8913, req))[1]  # SIOCGIFFLAGS
+        fcntl.ioctl(s.fileno(), 0x8914, struct.pack("16sH14x", b"lo", flags | 1))  # IFF_UP
+    finally:
+        s.close()
+
+
+def setup_console(sock, size):
+    """Allocate the pty in the container's own devpts and make it our stdio.
+
+    The peer is taken with TIOCGPTPEER from the master fd, never by opening
+    /dev/pts/N by path (security.md technique 5). The master goes to the
+    parent (console socket or the run copier)."""
+    top = os.open("/", paths.O_PATH_DIR)
+    try:
+        master = paths.open_in_root(top, "/dev/pts/ptmx", os.O_RDWR | os.O_NOCTTY)
+    finally:
+        os.close(top)
+    if N.fs_type(master) != DEVPTS_SUPER_MAGIC:
+        raise OSError(errno.EXDEV, "/dev/pts/ptmx is not on devpts")
+    fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))
+    peer = fcntl.ioctl(master, TIOCGPTPEER, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    if size:
+        fcntl.ioctl(peer, TIOCSWINSZ, struct.pack("HHHH", size.get("height", 0),
+                                                  size.get("width", 0), 0, 0))
+    sync.send(sock, "console", fds=[master])
+    os.close(master)
+    for i in (0, 1, 2):
+        os.dup2(peer, i)
+    fcntl.ioctl(0, TIOCSCTTY, 0)
+    os.close(peer)
+    # /dev/console is this pty (bind-mounted over whatever the image has)
+    try:
+        top = os.open("/", paths.O_PATH_DIR)
+        try:
+            cfd = paths.mkfile_in_root(top, "/dev/console", 0o600)
+        finally:
+            os.close(top)
+        try:
+            N.mount("/proc/self/fd/0", paths.fd_path(cfd), None, N.MS_BIND)
+        finally:
+            os.close(cfd)
+    except OSError:
+        pass  # a read-only /dev: the console is still our stdio
+
+
+def set_user(user, caps, userns):
+    """Bounding set, then keepcaps + setgroups/setgid/setuid, then capset."""
+    uid, gid = user.get("uid", 0), user.get("gid", 0)
+    capabilities.drop_bounding(caps["bounding"])
+    capabilities.set_keepcaps(True)
+    groups = user.get("additionalGids") or []
+    if not userns or _setgroups_allowed():
+        os.setgroups(groups)
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    capabilities.set_keepcaps(False)
+    try:
+        capabilities.apply(caps)
+    except OSError as e:
+        if e.errno != errno.EPERM:
+            raise
+        # ambient caps not in permitted+inheritable: runc warns and goes on
+        pass
+
+
+def _setgroups_allowed():
+    try:
+        with open("/proc/self/setgroups") as f:
+            return f.read().strip() == "allow"
+    except OSError:
+        return True
+
+
+def build_env(proc):
+    env = list(proc.get("env") or [])
+    if not any(e.startswith("HOME=") for e in env):
+        env.append("HOME=" + _home_of((proc.get("user") or {}).get("uid", 0)))
+    return env
+
+
+def _home_of(uid):
+    try:
+        with open("/etc/passwd") as f:
+            for line in f:
+                parts = line.rstrip("\n").split(":")
+                if len(parts) >= 6 and parts[2] == str(uid):
+                    return parts[5] or "/"
+    except OSError:
+        pass
+    return "/"
+
+
+def lookup(name, env):
+    """Resolve argv[0] against the container's PATH, as Go's exec.LookPath."""
+    if "/" in name:
+        if _executable(name):
+            return name
+        raise PyruncError('exec: "%s": %s' % (name, _why(name)))
+    path = next((e[5:] for e in env if e.startswith("PATH=")), "")
+    for d in path.split(":"):
+        cand = os.path.join(d or ".", name)
+        if _executable(cand):
+            return cand
+    raise PyruncError('exec: "%s": executable file not found in $PATH' % name)
+
+
+def _executable(p):
+    try:
+        st = os.stat(p)
+    except OSError:
+        return False
+    return (st.st_mode & 0o170000) == 0o100000 and os.access(p, os.X_OK)
+
+
+def _why(p):
+    try:
+        os.stat(p)
+        return "permission denied"
+    except OSError as e:
+        return e.strerror.lower()

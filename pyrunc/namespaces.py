@@ -1,0 +1,128 @@
+"""linux.namespaces, id maps and time offsets (roles: parent writes id maps;
+the intermediate joins and creates).
+
+Order (as runc's nsexec, for the same reasons): namespaces given by ``path``
+are joined first, the user namespace among them first (it decides what we may
+join next) and the mount namespace last (after it, host paths are gone). Then a
+new user namespace is unshared and the parent writes its id maps, and only
+then the other new namespaces are unshared in one call: they are then owned by
+the new user namespace. A new pid or time namespace applies to children only:
+the intermediate forks init afterwards.
+"""
+import os
+
+from . import _native
+from .errors import SpecError
+
+# config type -> (clone flag, /proc/<pid>/ns name)
+TYPES = {
+    "user": (_native.CLONE_NEWUSER, "user"),
+    "ipc": (_native.CLONE_NEWIPC, "ipc"),
+    "uts": (_native.CLONE_NEWUTS, "uts"),
+    "network": (_native.CLONE_NEWNET, "net"),
+    "pid": (_native.CLONE_NEWPID, "pid"),
+    "cgroup": (_native.CLONE_NEWCGROUP, "cgroup"),
+    "time": (_native.CLONE_NEWTIME, "time"),
+    "mount": (_native.CLONE_NEWNS, "mnt"),
+}
+JOIN_ORDER = ("user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount")
+
+
+def parse(config):
+    """{type: path or None} for linux.namespaces; checks duplicates and paths."""
+    out = {}
+    for i, ns in enumerate((config.get("linux") or {}).get("namespaces") or ()):
+        t = ns.get("type")
+        if t not in TYPES:
+            raise SpecError("unknown namespace type %r" % t, "/linux/namespaces/%d/type" % i)
+        if t in out:
+            raise SpecError("namespace %s listed twice" % t, "/linux/namespaces/%d" % i)
+        path = ns.get("path") or None
+        if path is not None and not os.path.exists(path):
+            raise SpecError("namespace path %s does not exist" % path,
+                            "/linux/namespaces/%d/path" % i)
+        out[t] = path
+    lin = config.get("linux") or {}
+    if (lin.get("uidMappings") or lin.get("gidMappings")) and "user" not in out:
+        raise SpecError("uid/gid mappings need a user namespace", "/linux/uidMappings")
+    if "user" in out and out["user"] is None and not lin.get("uidMappings"):
+        raise SpecError("a new user namespace needs uidMappings and gidMappings",
+                        "/linux/uidMappings")
+    if lin.get("timeOffsets") and not ("time" in out and out["time"] is None):
+        raise SpecError("timeOffsets need a new time namespace", "/linux/timeOffsets")
+    return out
+
+
+def new_flags(nss):
+    """Clone flags of the namespaces to create, the user namespace excluded."""
+    flags = 0
+    for t, path in nss.items():
+        if path is None and t != "user":
+            flags |= TYPES[t][0]
+    return flags
+
+
+def join(nss):
+    """setns into every namespace that has a path, in JOIN_ORDER."""
+    fds = []
+    try:
+        # open them all first: after joining mnt the paths may resolve elsewhere
+        for t in JOIN_ORDER:
+            if nss.get(t):
+                fds.append((t, os.open(nss[t], os.O_RDONLY | os.O_CLOEXEC)))
+        for t, fd in fds:
+            try:
+                _native.setns(fd, TYPES[t][0])
+            except OSError as e:
+                raise OSError(e.errno, "join %s namespace %s: %s"
+                              % (t, nss[t], os.strerror(e.errno)))
+    finally:
+        for _, fd in fds:
+            os.close(fd)
+
+
+def _map_text(maps):
+    return "".join("%d %d %d\n" % (m["containerID"], m["hostID"], m["size"]) for m in maps)
+
+
+def write_id_maps(pid, config):
+    """Parent side: write uid_map/gid_map of a process in a new user ns.
+
+    setgroups is denied first when the gid map would otherwise be refused
+    (a map that is not ours to grant without CAP_SETGID in the parent ns);
+    as root on the host we keep setgroups allowed, like runc."""
+    lin = config.get("linux") or {}
+    base = "/proc/%d/" % pid
+    fd = os.open(base, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        if _native.fs_type(fd) != _native.PROC_SUPER_MAGIC:
+            raise OSError(0, "%s is not on procfs" % base)
+        if os.geteuid() != 0:
+            _write_at(fd, "setgroups", "deny")
+        _write_at(fd, "uid_map", _map_text(lin.get("uidMappings") or ()))
+        _write_at(fd, "gid_map", _map_text(lin.get("gidMappings") or ()))
+    finally:
+        os.close(fd)
+
+
+def _write_at(dirfd, name, text):
+    fd = os.open(name, os.O_WRONLY | os.O_CLOEXEC, dir_fd=dirfd)
+    try:
+        os.write(fd, text.encode())
+    except OSError as e:
+        raise OSError(e.errno, "write %s: %s" % (name, os.strerror(e.errno)))
+    finally:
+        os.close(fd)
+
+
+def write_time_offsets(config):
+    """Intermediate side, right after unshare(CLONE_NEWTIME), before any fork."""
+    offs = (config.get("linux") or {}).get("timeOffsets") or {}
+    lines = []
+    for clock in ("monotonic", "boottime"):
+        o = offs.get(clock)
+        if o:
+            lines.append("%s %d %d\n" % (clock, o.get("secs", 0), o.get("nanosecs", 0)))
+    if lines:
+        with open("/proc/self/timens_offsets", "w") as f:
+            f.write("".join(lines))

@@ -1,0 +1,204 @@
+"""Container state on disk (roles: parent, and every short command).
+
+Layout: ``<root>/<id>/state.json`` (written atomically: temp file + rename),
+``<root>/<id>/exec.fifo`` while the container is created but not started.
+A container's lock is flock(2) on its folder. Status is never stored: it is
+derived from the init pid and its start time (field 22 of /proc/<pid>/stat),
+the freezer, and the fifo, in the order the CLI contract gives.
+
+This module is on the path of `state`, `list`, `kill`: it imports nothing
+heavy.
+"""
+import fcntl
+import os
+import time
+
+from . import jsonio
+from .errors import ContainerExistsError, ContainerNotFoundError, InvalidIdError
+
+STATE_FILE = "state.json"
+FIFO = "exec.fifo"
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+.-")
+
+
+def validate_id(cid):
+    if not cid or cid in (".", "..") or not set(cid) <= _ID_CHARS or len(cid) > 1024:
+        raise InvalidIdError("invalid container id %r: use letters, digits and _+.- only" % (cid,))
+    return cid
+
+
+def now_rfc3339nano():
+    ns = time.time_ns()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 10**9)) + ".%09dZ" % (ns % 10**9)
+
+
+def proc_stat(pid):
+    """(state letter, start time) of a pid, or None when it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    # comm may hold spaces and parens: split after the last ')'
+    rest = data[data.rindex(b")") + 2:].split()
+    return rest[0].decode(), int(rest[19])
+
+
+class Container:
+    """One container's state folder. ``data`` is the parsed state.json."""
+
+    def __init__(self, root, cid):
+        self.root = root
+        self.id = validate_id(cid)
+        self.dir = os.path.join(root, cid)
+        self.data = None
+        self._lockfd = -1
+
+    # --- folder life -------------------------------------------------------
+    def make(self):
+        """Create the folder; fails if the container exists."""
+        os.makedirs(self.root, mode=0o711, exist_ok=True)
+        try:
+            os.mkdir(self.dir, 0o711)
+        except FileExistsError:
+            raise ContainerExistsError(self.id)
+        return self
+
+    def load(self):
+        try:
+            with open(os.path.join(self.dir, STATE_FILE), "rb") as f:
+                self.data = jsonio.loads(f.read())
+        except FileNotFoundError:
+            raise ContainerNotFoundError(self.id)
+        except ValueError:
+            raise ContainerNotFoundError(self.id)
+        return self
+
+    def exists(self):
+        return os.path.exists(os.path.join(self.dir, STATE_FILE))
+
+    def save(self, data=None):
+        if data is not None:
+            self.data = data
+        tmp = os.path.join(self.dir, ".state.json.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, jsonio.dumps(self.data).encode())
+        finally:
+            os.close(fd)
+        os.replace(tmp, os.path.join(self.dir, STATE_FILE))
+
+    def lock(self):
+        """Exclusive lock on the container, held until unlock() or exit."""
+        try:
+            fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise ContainerNotFoundError(self.id)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        self._lockfd = fd
+        return self
+
+    def unlock(self):
+        if self._lockfd >= 0:
+            os.close(self._lockfd)
+            self._lockfd = -1
+
+    def remove_dir(self):
+        """Remove the state folder and everything in it."""
+        try:
+            names = os.listdir(self.dir)
+        except FileNotFoundError:
+            return
+        for n in names:
+            try:
+                os.unlink(os.path.join(self.dir, n))
+            except IsADirectoryError:
+                import shutil
+                shutil.rmtree(os.path.join(self.dir, n), ignore_errors=True)
+            except FileNotFoundError:
+                pass
+        try:
+            os.rmdir(self.dir)
+        except FileNotFoundError:
+            pass
+
+    # --- derived facts -----------------------------------------------------
+    @property
+    def pid(self):
+        return self.data.get("pid", 0)
+
+    def fifo_path(self):
+        return os.path.join(self.dir, FIFO)
+
+    def init_alive(self):
+        pid = self.pid
+        if not pid:
+            return False
+        st = proc_stat(pid)
+        return st is not None and st[0] not in ("Z", "X") and st[1] == self.data.get("start_time")
+
+    def status(self):
+        """paused, stopped, created or running, decided in the contract's order."""
+        if self._frozen():
+            return "paused"
+        if not self.init_alive():
+            return "stopped"
+        if os.path.exists(self.fifo_path()):
+            return "created"
+        return "running"
+
+    def _frozen(self):
+        path = (self.data.get("cgroup") or {}).get("freezer")
+        if not path:
+            return False
+        try:
+            with open(path, "rb") as f:
+                v = f.read().strip()
+        except OSError:
+            return False
+        # v1 freezer.state says FROZEN/FREEZING; v2 cgroup.freeze says 1
+        return v in (b"FROZEN", b"FREEZING", b"1")
+
+    def owner(self):
+        import pwd
+        try:
+            uid = os.stat(self.dir).st_uid
+            return pwd.getpwuid(uid).pw_name
+        except (OSError, KeyError):
+            return ""
+
+    def oci_state(self, status=None):
+        """The runtime-spec state object (runtime.md), as `state` prints it."""
+        status = status or self.status()
+        d = self.data
+        out = {
+            "ociVersion": d.get("ociVersion", ""),
+            "id": self.id,
+            "pid": self.pid if status != "stopped" else 0,
+            "status": status,
+            "bundle": d.get("bundle", ""),
+            "rootfs": d.get("rootfs", ""),
+            "created": d.get("created", ""),
+        }
+        if d.get("annotations"):
+            out["annotations"] = d["annotations"]
+        out["owner"] = ""
+        return out
+
+    def hook_state(self, status):
+        """The state passed to hooks on stdin (runtime.md: ociVersion...annotations)."""
+        d = self.data
+        out = {"ociVersion": d.get("ociVersion", ""), "id": self.id, "status": status,
+               "pid": self.pid, "bundle": d.get("bundle", "")}
+        if d.get("annotations"):
+            out["annotations"] = d["annotations"]
+        return out
+
+
+def list_ids(root):
+    try:
+        names = os.listdir(root)
+    except FileNotFoundError:
+        return []
+    return sorted(n for n in names if not n.startswith(".")
+                  and os.path.isfile(os.path.join(root, n, STATE_FILE)))

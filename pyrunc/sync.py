@@ -1,0 +1,76 @@
+"""The parent <-> intermediate/init protocol (roles: all three).
+
+One SOCK_SEQPACKET socketpair, made by the parent before it forks; the
+intermediate and init inherit the child end. One JSON object per datagram,
+``{"t": <type>, ...}``; fds ride along as SCM_RIGHTS. The whole conversation of
+a create, in order (P parent, M intermediate, I init):
+
+  dir  type         fields              meaning
+  P>M  go           -                   the intermediate is in the cgroup; go on
+  M>P  userns       pid                 new user namespace made: write id maps
+  P>M  mapped       -                   uid_map/gid_map written
+  M>P  init         pid                 init forked (pid in the parent's pid ns);
+                                        the intermediate exits right after
+  I>P  console      (fd: pty master)    terminal: the parent hands it to the
+                                        console socket or the tty copier
+  I>P  hooks        -                   mounts done, before pivot_root: run
+                                        prestart + createRuntime now
+  P>I  hooked       state               done; ``state`` is for createContainer
+  I>P  ready        -                   all set up, about to wait on exec.fifo
+  M/I>P  error      stage, errno, msg   failed; the sender _exits(1)
+
+Children never raise past their role: they send ``error`` and os._exit(1).
+The parent turns it into ChildError. EOF without ``ready`` means a child died.
+"""
+import _socket
+import os
+import struct
+
+from . import jsonio
+
+_MAX = 65536
+_SCM_RIGHTS = _socket.SCM_RIGHTS
+_SOL_SOCKET = _socket.SOL_SOCKET
+
+
+def pair():
+    """(parent end, child end), both close-on-exec."""
+    a, b = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET | _socket.SOCK_CLOEXEC)
+    return a, b
+
+
+def send(sock, t, fds=(), **fields):
+    fields["t"] = t
+    data = jsonio.dumps(fields).encode()
+    if fds:
+        sock.sendmsg([data], [(_SOL_SOCKET, _SCM_RIGHTS, struct.pack("%di" % len(fds), *fds))])
+    else:
+        sock.send(data)
+
+
+def recv(sock):
+    """(message dict, [fds]); ({"t": "eof"}, []) when the peer is gone."""
+    fds = []
+    data, anc, _, _ = sock.recvmsg(_MAX, _socket.CMSG_SPACE(16 * 4))
+    for level, typ, payload in anc:
+        if level == _SOL_SOCKET and typ == _SCM_RIGHTS:
+            n = len(payload) // 4
+            fds.extend(struct.unpack("%di" % n, payload[:n * 4]))
+    for fd in fds:
+        os.set_inheritable(fd, False)
+    if not data:
+        return {"t": "eof"}, fds
+    return jsonio.loads(data), fds
+
+
+def fail(sock, stage, exc):
+    """Report an error from a child and exit; never returns."""
+    try:
+        err = getattr(exc, "errno", None) or 0
+        msg = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in msg:
+            msg = "%s: %s" % (exc.filename, msg)
+        send(sock, "error", stage=stage, errno=err, msg=msg)
+    except BaseException:
+        pass
+    os._exit(1)

@@ -1,0 +1,176 @@
+"""Terminals and the foreground wait (roles: parent).
+
+- send_console(): the console-socket contract: one sendmsg, the name as
+  payload, exactly one SCM_RIGHTS fd (the pty master).
+- wait_foreground(): `run`/`exec` in the foreground: forward signals to the
+  container process, copy between our terminal (raw mode) and the pty
+  master, follow window-size changes, reap every child (we are a subreaper),
+  and return the exit code, 128+signal when killed.
+"""
+import _signal
+import os
+import stat
+import struct
+
+TIOCGWINSZ = 0x5413
+TIOCSWINSZ = 0x5414
+FORWARDED = (1, 2, 3, 10, 12, 15, 28)  # HUP INT QUIT USR1 USR2 TERM WINCH
+SIGCHLD = 17
+SIGWINCH = 28
+
+
+def check_socket(path):
+    path = os.path.abspath(path)
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise OSError(e.errno, "console socket %s: %s" % (path, os.strerror(e.errno)))
+    if not stat.S_ISSOCK(st.st_mode):
+        from .errors import PyruncError
+        raise PyruncError("console socket %s is not a unix socket" % path)
+    return path
+
+
+def send_console(path, fd):
+    import _socket
+    s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
+    try:
+        s.connect(path)
+        name = os.ttyname(fd) if os.isatty(fd) else "/dev/ptmx"
+        s.sendmsg([name.encode()], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS,
+                                     struct.pack("i", fd))])
+    finally:
+        s.close()
+
+
+def _winsize(src, dst):
+    try:
+        import fcntl
+        ws = fcntl.ioctl(src, TIOCGWINSZ, b"\0" * 8)
+        fcntl.ioctl(dst, TIOCSWINSZ, ws)
+    except OSError:
+        pass
+
+
+def wait_foreground(pid, master=-1):
+    """Wait for ``pid`` (reaping any reparented orphans on the way)."""
+    import select
+    pending = []
+    r_wake, w_wake = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+
+    def on_signal(sig, frame):
+        pending.append(sig)
+        try:
+            os.write(w_wake, b"x")
+        except OSError:
+            pass
+
+    old = {}
+    for sig in FORWARDED + (SIGCHLD,):
+        old[sig] = _signal.signal(sig, on_signal)
+    saved_tty = None
+    if master >= 0 and os.isatty(0):
+        import termios
+        saved_tty = termios.tcgetattr(0)
+        _raw(0)
+        _winsize(0, master)
+    try:
+        status = None
+        in_open = master >= 0
+        while status is None:
+            # reap: the container process and any orphans that came to us
+            while True:
+                try:
+                    wpid, wst = os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:
+                    wpid = 0
+                    if status is None and not os.path.exists("/proc/%d" % pid):
+                        status = 0
+                if wpid == 0:
+                    break
+                if wpid == pid:
+                    status = wst
+            if status is not None:
+                break
+            while pending:
+                sig = pending.pop(0)
+                if sig == SIGCHLD:
+                    continue
+                if sig == SIGWINCH and master >= 0:
+                    _winsize(0, master)
+                    continue
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+            fds = [r_wake]
+            if master >= 0:
+                fds.append(master)
+                if in_open:
+                    fds.append(0)
+            try:
+                ready, _, _ = select.select(fds, [], [], 0.5)
+            except InterruptedError:
+                continue
+            if r_wake in ready:
+                try:
+                    os.read(r_wake, 512)
+                except BlockingIOError:
+                    pass
+            if master in ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:
+                    data = b""
+                if data:
+                    _write_all(1, data)
+                else:
+                    master = -1
+            if in_open and 0 in ready:
+                data = os.read(0, 65536)
+                if data and master >= 0:
+                    _write_all(master, data)
+                else:
+                    in_open = False
+        if master >= 0:  # drain what the program wrote last
+            while True:
+                r, _, _ = select.select([master], [], [], 0)
+                if not r:
+                    break
+                try:
+                    data = os.read(master, 65536)
+                except OSError:
+                    break
+                if not data:
+                    break
+                _write_all(1, data)
+        return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else \
+            128 + os.WTERMSIG(status)
+    finally:
+        if saved_tty is not None:
+            import termios
+            termios.tcsetattr(0, termios.TCSADRAIN, saved_tty)
+        for sig, h in old.items():
+            _signal.signal(sig, h)
+        os.close(r_wake)
+        os.close(w_wake)
+
+
+def _raw(fd):
+    import termios
+    a = termios.tcgetattr(fd)
+    a[0] &= ~(termios.IGNBRK | termios.BRKINT | termios.PARMRK | termios.ISTRIP
+              | termios.INLCR | termios.IGNCR | termios.ICRNL | termios.IXON)
+    a[1] &= ~termios.OPOST
+    a[2] &= ~(termios.CSIZE | termios.PARENB)
+    a[2] |= termios.CS8
+    a[3] &= ~(termios.ECHO | termios.ECHONL | termios.ICANON | termios.ISIG | termios.IEXTEN)
+    a[6][termios.VMIN] = 1
+    a[6][termios.VTIME] = 0
+    termios.tcsetattr(fd, termios.TCSANOW, a)
+
+
+def _write_all(fd, data):
+    while data:
+        n = os.write(fd, data)
+        data = data[n:]
