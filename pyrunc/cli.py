@@ -168,9 +168,13 @@ def _id_and_bundle(opts, pos, cmd):
         raise Usage('"%s" requires a container id' % cmd)
     arg = pos[0]
     bundle = opts.get("bundle")
-    if "/" in arg or (cmd in ("create", "run") and bundle is None and _is_bundle(arg)
-                      and not _is_bundle(".")):
-        if cmd in ("create", "run") and bundle is None:
+    creating = cmd in ("create", "run")
+    # A bundle folder where the id goes: only without --bundle, and only when
+    # it really is one (a path with a slash, or, for create/run, a folder
+    # holding config.json while the current folder is not a bundle itself).
+    if bundle is None and _is_bundle(arg) and (
+            "/" in arg or (creating and not _is_bundle("."))):
+        if creating:
             bundle = arg
         cid = os.path.basename(os.path.abspath(arg))
     else:
