@@ -56,7 +56,7 @@ demo)
     trap 'rm -rf "$bundle"' EXIT
     .venv/bin/python -m pyrunc.bundle "$bundle" sh -c \
         'echo "hello from a pyrunc container"; echo "pid $$, $(id), hostname $(hostname)"; ls /; cat /proc/self/cgroup | head -3' >/dev/null
-    echo "+ pyrunc run --bundle $bundle demo"
+    echo "+ pyrunc run --bundle $bundle demo-$$"
     pyrunc run --bundle "$bundle" "demo-$$"
     ;;
 test)
