@@ -1,0 +1,135 @@
+"""linux.namespaces, id maps, hostname/domainname, time offsets, cgroup ns."""
+import os
+import time
+
+import pytest
+
+
+def run_out(rt, b, c):
+    p = rt("run", "--bundle", b, c)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return p.stdout
+
+
+def host_ns(kind):
+    return os.readlink("/proc/self/ns/" + kind)
+
+
+def test_new_namespaces_differ_from_host(rt, make_bundle, cid):
+    b = make_bundle(["sh", "-c", "for n in pid net ipc uts mnt; do readlink /proc/self/ns/$n; done"])
+    out = run_out(rt, b, cid()).split()
+    for kind, seen in zip(["pid", "net", "ipc", "uts", "mnt"], out):
+        assert seen != host_ns(kind), kind
+
+
+def test_hostname_and_domainname(rt, make_bundle, cid):
+    if rt.is_runc:
+        pytest.skip("runc 1.1 ignores the domainname field (added to runc later)")
+
+    def edit(cfg):
+        cfg["hostname"] = "box-h"
+        cfg["domainname"] = "example.test"
+    b = make_bundle(["sh", "-c", "hostname; cat /proc/sys/kernel/domainname"], edit=edit)
+    assert run_out(rt, b, cid()).split() == ["box-h", "example.test"]
+
+
+def test_loopback_is_up(rt, make_bundle, cid):
+    b = make_bundle(["sh", "-c", "cat /sys/class/net/lo/operstate /sys/class/net/lo/flags"])
+    out = run_out(rt, b, cid()).split()
+    assert int(out[1], 16) & 1, "IFF_UP not set on lo"
+
+
+@pytest.fixture
+def open_rootfs(shared_rootfs):
+    """A copy of the rootfs that mapped ids can reach: pytest's tmp folders
+    are 0700 root, which uid 200000 cannot traverse."""
+    import shutil
+    import tempfile
+    top = tempfile.mkdtemp(prefix="pyrunc-userns-")
+    os.chmod(top, 0o755)
+    dst = os.path.join(top, "rootfs")
+    shutil.copytree(shared_rootfs, dst, symlinks=True)
+    os.chmod(dst, 0o755)
+    yield dst
+    shutil.rmtree(top, ignore_errors=True)
+
+
+def test_user_namespace_maps(rt, make_bundle, cid, open_rootfs):
+    def edit(cfg):
+        cfg["root"]["path"] = open_rootfs
+        cfg["linux"]["namespaces"].append({"type": "user"})
+        cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+        cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+        # sysfs cannot be mounted fresh without owning the netns' userns
+        # ancestry; keep the test about id maps
+        cfg["mounts"] = [m for m in cfg["mounts"] if m["destination"] not in
+                         ("/sys", "/sys/fs/cgroup")]
+    b = make_bundle(["sh", "-c", "id -u; cat /proc/self/uid_map; sleep 5"], edit=edit)
+    c = cid()
+    rt("run", "-d", "--bundle", b, c, check=True)
+    pid = rt.state(c)["pid"]
+    with open("/proc/%d/status" % pid) as f:
+        uids = [l for l in f if l.startswith("Uid:")][0].split()
+    assert uids[1] == "200000"
+    with open("/proc/%d/uid_map" % pid) as f:
+        assert f.read().split() == ["0", "200000", "65536"]
+    assert os.readlink("/proc/%d/ns/user" % pid) != host_ns("user")
+
+
+def test_join_namespace_by_path(rt, make_bundle, cid):
+    a = make_bundle(["sleep", "100"])
+    ca = cid()
+    rt("run", "-d", "--bundle", a, ca, check=True)
+    apid = rt.state(ca)["pid"]
+
+    def edit(cfg):
+        for ns in cfg["linux"]["namespaces"]:
+            if ns["type"] in ("network", "uts"):
+                ns["path"] = "/proc/%d/ns/%s" % (apid, "net" if ns["type"] == "network" else "uts")
+        cfg.pop("hostname", None)
+    b = make_bundle(["sh", "-c", "readlink /proc/self/ns/net; readlink /proc/self/ns/uts"], edit=edit)
+    out = run_out(rt, b, cid()).split()
+    assert out == [os.readlink("/proc/%d/ns/net" % apid), os.readlink("/proc/%d/ns/uts" % apid)]
+
+
+def test_cgroup_namespace_root(rt, make_bundle, cid):
+    def edit(cfg):
+        cfg["linux"]["namespaces"].append({"type": "cgroup"})
+    b = make_bundle(["cat", "/proc/self/cgroup"], edit=edit)
+    for line in run_out(rt, b, cid()).splitlines():
+        assert line.split(":", 2)[2] == "/", line
+
+
+def test_time_namespace_offsets(rt, make_bundle, cid):
+    if rt.is_runc:
+        pytest.skip("runc 1.1 has no time namespace support")
+
+    def edit(cfg):
+        cfg["linux"]["namespaces"].append({"type": "time"})
+        cfg["linux"]["timeOffsets"] = {"boottime": {"secs": 86400 * 365, "nanosecs": 0}}
+    b = make_bundle(["cat", "/proc/uptime"], edit=edit)
+    up = float(run_out(rt, b, cid()).split()[0])
+    with open("/proc/uptime") as f:
+        host = float(f.read().split()[0])
+    assert up - host > 86400 * 364
+
+
+def test_pid_namespace_shared_with_host_when_absent(rt, make_bundle, cid):
+    def edit(cfg):
+        cfg["linux"]["namespaces"] = [n for n in cfg["linux"]["namespaces"] if n["type"] != "pid"]
+    b = make_bundle(["sh", "-c", "readlink /proc/self/ns/pid"], edit=edit)
+    assert run_out(rt, b, cid()).strip() == host_ns("pid")
+
+
+def test_kill_without_pid_ns_kills_whole_cgroup(rt, make_bundle, cid):
+    def edit(cfg):
+        cfg["linux"]["namespaces"] = [n for n in cfg["linux"]["namespaces"] if n["type"] != "pid"]
+    b = make_bundle(["sh", "-c", "sleep 100 & sleep 100 & wait"], edit=edit)
+    c = cid()
+    rt("run", "-d", "--bundle", b, c, check=True)
+    time.sleep(0.3)
+    rt("kill", c, "KILL", check=True)
+    end = time.time() + 5
+    while time.time() < end and rt.state(c)["status"] != "stopped":
+        time.sleep(0.02)
+    assert rt.state(c)["status"] == "stopped"
