@@ -92,9 +92,15 @@ def rt(request):
 
 
 @pytest.fixture(scope="session")
-def shared_rootfs(tmp_path_factory):
+def shared_rootfs():
+    """One busybox rootfs for the session, in a folder every uid can traverse
+    (pytest's own tmp folders are 0700 root: a container running as uid 1000,
+    or in a user namespace, could not reach its root there)."""
     from pyrunc import bundle
-    return bundle.make_rootfs(str(tmp_path_factory.mktemp("rootfs")))
+    top = tempfile.mkdtemp(prefix="pyrunc-rootfs-")
+    os.chmod(top, 0o755)
+    yield bundle.make_rootfs(os.path.join(top, "rootfs"))
+    shutil.rmtree(top, ignore_errors=True)
 
 
 @pytest.fixture
