@@ -24,7 +24,7 @@ import gc
 import os
 import struct
 
-from . import _native, capabilities, hooks, namespaces, paths, rootfs, sync
+from . import _native, capabilities, hooks, namespaces, paths, rootfs, seccomp, sync
 from .errors import PyruncError
 
 N = _native
@@ -88,6 +88,10 @@ def container_init(sock, plan, gate):
         proc = config["process"]
         nss = plan["namespaces"]
         os.setsid()
+        # Our fd folder on the host's procfs, held before pivot_root: exec.fifo
+        # is reopened through it, so the container's own /proc (absent, or
+        # whatever the config mounts there) is never trusted for that.
+        procfd = os.open("/proc/self/fd", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         if nss.get("network", 1) is None:
             stage = "loopback"
             loopback_up()
@@ -140,9 +144,26 @@ def container_init(sock, plan, gate):
             setup_console(sock, proc.get("consoleSize"))
         stage = "user"
         caps = capabilities.parse(proc.get("capabilities"))
+        nnp = proc.get("noNewPrivileges")
+        bpf, final_caps = plan.get("bpf") or b"", None
+        # Seccomp load ordering: see the seccomp.py docstring.
+        if bpf and plan.get("seccomp_notify") and not nnp:
+            stage = "seccomp"
+            _seccomp_notify(sock, plan)  # still holding CAP_SYS_ADMIN
+            bpf = b""
+        elif bpf and not nnp and seccomp.CAP_SYS_ADMIN not in caps["effective"]:
+            final_caps = seccomp.caps_words(caps["effective"], caps["permitted"],
+                                            caps["inheritable"])
+            caps = dict(caps, effective=caps["effective"] | {seccomp.CAP_SYS_ADMIN},
+                        permitted=caps["permitted"] | {seccomp.CAP_SYS_ADMIN})
+        stage = "user"
         set_user(proc.get("user") or {}, caps, "user" in nss)
-        if proc.get("noNewPrivileges"):
+        if nnp:
             N.prctl(N.PR_SET_NO_NEW_PRIVS, 1)
+        if bpf and plan.get("seccomp_notify"):
+            stage = "seccomp"
+            _seccomp_notify(sock, plan)
+            bpf = b""
         umask = (proc.get("user") or {}).get("umask")
         os.umask(0o022 if umask is None else umask)
         stage = "cwd"
@@ -162,23 +183,35 @@ def container_init(sock, plan, gate):
     # After "ready" nobody listens on the socket: errors go to stderr.
     try:
         stage = "exec.fifo"
-        fd = os.open("/proc/self/fd/%d" % plan["fifo_fd"], os.O_WRONLY | os.O_CLOEXEC)
+        fd = os.open(str(plan["fifo_fd"]), os.O_WRONLY | os.O_CLOEXEC, dir_fd=procfd)
         os.write(fd, b"0")
         os.close(fd)
         os.close(plan["fifo_fd"])
+        os.close(procfd)
         stage = "startContainer hooks"
         start_hooks = hooks.of(config, "startContainer")
         if start_hooks:
             hooks.run(start_hooks, hook_state, "startContainer")
         stage = "exec"
-        N.exec_final(path, proc["args"], env, first_cloexec, plan.get("bpf") or b"",
-                     plan.get("bpf_flags", 0), plan.get("notify_fd", -1))
+        N.exec_final(path, proc["args"], env, first_cloexec, bpf,
+                     plan.get("bpf_flags", 0), plan.get("notify_fd", -1), caps=final_caps)
     except BaseException as e:
         msg = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         try:
             os.write(2, ("pyrunc: %s: %s\n" % (stage, msg)).encode())
         finally:
             os._exit(127 if stage == "exec" else 1)
+
+
+def _seccomp_notify(sock, plan):
+    """Load the filter now and hand the listener to the parent, which passes
+    it on to listenerPath; wait for its ack (runc: syncParentSeccomp)."""
+    fd = seccomp.load_now(plan)
+    sync.send(sock, "seccomp", fds=[fd])
+    os.close(fd)
+    msg, _ = sync.recv(sock)
+    if msg["t"] != "seccomped":
+        os._exit(1)
 
 
 def loopback_up():
@@ -192,12 +225,14 @@ def loopback_up():
         s.close()
 
 
-def setup_console(sock, size):
+def setup_console(sock, size, bind_console=True):
     """Allocate the pty in the container's own devpts and make it our stdio.
 
     The peer is taken with TIOCGPTPEER from the master fd, never by opening
     /dev/pts/N by path (security.md technique 5). The master goes to the
-    parent (console socket or the run copier)."""
+    parent (console socket or the run copier). ``bind_console``: make
+    /dev/console this pty (init only; an exec'd process must not touch the
+    container's mounts)."""
     top = os.open("/", paths.O_PATH_DIR)
     try:
         master = paths.open_in_root(top, "/dev/pts/ptmx", os.O_RDWR | os.O_NOCTTY)
@@ -216,6 +251,8 @@ def setup_console(sock, size):
         os.dup2(peer, i)
     fcntl.ioctl(0, TIOCSCTTY, 0)
     os.close(peer)
+    if not bind_console:
+        return
     # /dev/console is this pty (bind-mounted over whatever the image has)
     try:
         top = os.open("/", paths.O_PATH_DIR)

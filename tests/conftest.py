@@ -80,7 +80,8 @@ def rt(request):
     binary = _binary(name)
     if not binary or not os.path.exists(binary):
         pytest.exit("runtime %r not found" % name, returncode=2)
-    root = "/run/pyrunc-tests-%s" % os.path.basename(binary)
+    # one root per session: concurrent runs must not see (or clean) each other
+    root = "/run/pyrunc-tests-%s-%d" % (os.path.basename(binary), os.getpid())
     os.makedirs(root, exist_ok=True)
     r = Runtime(name, binary, root)
     yield r
