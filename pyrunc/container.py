@@ -91,6 +91,9 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
         raise SpecError("process.args is required to create a container", "/process/args")
     rootfs = _rootfs_of(config, bundle)
     nss = namespaces.parse(config)
+    from . import network
+    if network.wanted(config):
+        network.parse(config)  # network annotations checked before anything is made
     _check_terminal(proc, detached, console_socket)
     if console_socket:
         from . import tty
@@ -130,6 +133,12 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
             "cgroup_paths": getattr(cg, "paths", None) or {"": cg.path()},
             "need_hooks": need_hooks,
         }
+        sc = (config.get("linux") or {}).get("seccomp")
+        if sc:
+            from . import seccomp
+            compiled = seccomp.compile(sc, warn)
+            plan.update(bpf=compiled.bpf, bpf_flags=compiled.flags,
+                        seccomp_notify=compiled.notify)
         from . import _native
         _native.prctl(_native.PR_SET_CHILD_SUBREAPER, 1)  # init comes back to us
         psock, csock = sync.pair()
@@ -155,6 +164,8 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
             "pidns": nss.get("pid", 1) is None,
             "hooks": {k: hooks.of(config, k) for k in ("poststart", "poststop")
                       if hooks.of(config, k)},
+            # what `exec` takes from config.json (defaults, namespaces, seccomp)
+            "exec": _exec_defaults(config, nss, no_new_keyring),
         }
         st.data = data
         console_fd = -1
@@ -171,6 +182,9 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
                 _set_limits(init_pid, proc)
                 data["pid"] = init_pid
                 data["start_time"] = state_mod.proc_stat(init_pid)[1]
+                if network.wanted(config):  # init's network namespace exists now
+                    data["network"] = network.setup(root, cid, config, init_pid, warn)
+                    undo.add(network.teardown, root, cid, data["network"], warn)
             elif t == "console":
                 console_fd = fds[0]
                 if console_socket:
@@ -192,6 +206,15 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
                     raise
                 undo.add(_poststop, st, warn)
                 sync.send(psock, "hooked", state=st.hook_state("created"))
+            elif t == "seccomp":  # SCMP_ACT_NOTIFY: forward the listener (seccomp.py)
+                from . import seccomp
+                try:
+                    seccomp.send_to_listener(sc["listenerPath"], fds[0], init_pid,
+                                             st.hook_state("creating"),
+                                             sc.get("listenerMetadata"))
+                finally:
+                    os.close(fds[0])
+                sync.send(psock, "seccomped")
             elif t == "ready":
                 break
             elif t == "error":
@@ -210,6 +233,11 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
     finally:
         st.unlock()
     return st
+
+
+def _exec_defaults(config, nss, no_new_keyring):
+    from .exec import defaults_for_state
+    return defaults_for_state(config, nss, no_new_keyring)
 
 
 def _set_limits(pid, proc):
@@ -287,26 +315,38 @@ def start(root, cid, warn=_noop):
 
 
 def _release_init(st):
-    """Read the byte init writes to exec.fifo: that lets it exec.
+    """Let init exec, and return once it has.
 
-    O_RDWR never blocks on a fifo and keeps a writer of our own, so no EOF
-    confuses the wait; a dead init is noticed by polling its liveness."""
+    Init blocks opening exec.fifo for writing; our open (read side) releases
+    it. It then runs the startContainer hooks, writes "0" and keeps its end
+    open with O_CLOEXEC, so the end-of-file that follows the byte means
+    execve happened (or init died: then the program never started). Before
+    init's open completes, a read-only fifo reads as EOF too: those early EOFs
+    are waited out."""
     import select
-    fd = os.open(st.fifo_path(), os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+    fd = os.open(st.fifo_path(), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    got = False
     try:
         while True:
             r, _, _ = select.select([fd], [], [], 0.05)
-            if r:
-                if os.read(fd, 1) == b"0":
-                    break
-            elif not st.init_alive():
+            data = os.read(fd, 16) if r else None
+            if data:
+                got = got or b"0" in data
+                continue
+            if data == b"" and got:
+                break  # init's end closed at execve (or it died)
+            if not st.init_alive():
                 raise InvalidStateError("container init exited before start")
+            if data == b"":
+                time.sleep(0.0002)  # init has not opened its end yet
     finally:
         os.close(fd)
         try:
             os.unlink(st.fifo_path())
         except FileNotFoundError:
             pass
+    if not st.init_alive():
+        raise InvalidStateError("container process failed to start (see its stderr)")
 
 
 def state(root, cid):
@@ -399,6 +439,9 @@ def _destroy(st, status, warn):
         _wait_gone(st.pid, st.data.get("start_time"))
     if cg:
         cg.destroy()
+    if st.data.get("network"):
+        from . import network
+        network.teardown(st.root, st.id, st.data["network"], warn)
     _poststop(st, warn)
     st.remove_dir()
 

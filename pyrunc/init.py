@@ -184,14 +184,15 @@ def container_init(sock, plan, gate):
     try:
         stage = "exec.fifo"
         fd = os.open(str(plan["fifo_fd"]), os.O_WRONLY | os.O_CLOEXEC, dir_fd=procfd)
-        os.write(fd, b"0")
-        os.close(fd)
         os.close(plan["fifo_fd"])
         os.close(procfd)
         stage = "startContainer hooks"
         start_hooks = hooks.of(config, "startContainer")
         if start_hooks:
             hooks.run(start_hooks, hook_state, "startContainer")
+        # "0", and the fifo stays open until execve closes it (O_CLOEXEC):
+        # `start` takes that end-of-file as "the program runs" (poststart).
+        os.write(fd, b"0")
         stage = "exec"
         N.exec_final(path, proc["args"], env, first_cloexec, bpf,
                      plan.get("bpf_flags", 0), plan.get("notify_fd", -1), caps=final_caps)
