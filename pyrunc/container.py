@@ -117,10 +117,16 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
         cg = cgroups.for_config(config, cid, systemd_cgroup)
         undo.add(cg.destroy)
         cg.create()
+        # A first state.json (pid 0, status "creating") before anything runs:
+        # if this process is killed midway, `delete --force` still finds the
+        # cgroup to remove.
+        st.save({"ociVersion": config.get("ociVersion"), "id": cid, "pid": 0,
+                 "start_time": 0, "bundle": bundle, "rootfs": rootfs,
+                 "created": state_mod.now_rfc3339nano(), "cgroup": cg.state()})
         res = dict((config.get("linux") or {}).get("resources") or {})
-        if "devices" in res:
-            from .devices import allow_rules
-            res["devices"] = list(res["devices"]) + allow_rules(config)
+        # device rules always apply: deny all, the config's rules, runc's defaults
+        from .devices import allow_rules
+        res["devices"] = list(res.get("devices") or []) + allow_rules(config)
         cg.set(res)
 
         need_hooks = any(hooks.of(config, k) for k in
@@ -369,6 +375,8 @@ def list_containers(root):
 def _signal(st, sig):
     """Signal the init through a pidfd, so a recycled pid is never hit."""
     from . import _native
+    if not st.pid:
+        raise NotRunningError()  # still creating, or a create that was killed
     try:
         pfd = _native.pidfd_open(st.pid)
     except OSError as e:
@@ -487,3 +495,135 @@ def _delete_quietly(root, cid, warn):
         delete(root, cid, force=True, warn=warn)
     except PyruncError as e:
         warn("delete %s: %s" % (cid, e))
+
+
+# --- cgroup commands: pause, resume, update, ps, events (issue 3) -------------------
+
+def _cgroup_of(st):
+    from . import cgroups
+    cg = cgroups.from_state(st.data.get("cgroup"))
+    if cg is None:
+        raise PyruncError("container %s has no cgroup" % st.id)
+    return cg
+
+
+def pause(root, cid):
+    """Freeze every process of a running (or created) container."""
+    st = load(root, cid)
+    st.lock()
+    try:
+        if st.status() not in ("running", "created"):
+            raise NotRunningError()
+        cg = _cgroup_of(st)
+        try:
+            cg.freeze()
+        except BaseException:
+            try:  # never leave it frozen (freeze() already thaws on its own errors)
+                cg.thaw()
+            except Exception:
+                pass
+            raise
+    finally:
+        st.unlock()
+
+
+def resume(root, cid):
+    st = load(root, cid)
+    st.lock()
+    try:
+        if st.status() != "paused":
+            raise InvalidStateError("container not paused")
+        _cgroup_of(st).thaw()
+    finally:
+        st.unlock()
+
+
+def update(root, cid, resources):
+    """Change a live container's limits (a LinuxResources dict). A failure
+    rolls back what was already written; device rules are not changed."""
+    st = load(root, cid)
+    st.lock()
+    try:
+        if st.status() == "stopped":
+            raise NotRunningError()
+        _cgroup_of(st).set(resources or {}, update=True)
+    finally:
+        st.unlock()
+
+
+def processes(root, cid):
+    """Host pids of every process in the container's cgroup."""
+    st = load(root, cid)
+    return sorted(_cgroup_of(st).pids())
+
+
+def ps_table(root, cid, ps_args=()):
+    """`ps` output (default ``-ef``) reduced to the header and the container's
+    processes, found through the PID column, as runc does."""
+    import subprocess
+    pids = set(processes(root, cid))
+    try:
+        p = subprocess.run(["ps"] + list(ps_args or ["-ef"]), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise PyruncError("ps: the ps program is not installed")
+    out = p.stdout.decode(errors="replace")
+    if p.returncode != 0:
+        raise PyruncError("ps %s: exit status %d: %s" % (" ".join(ps_args or ["-ef"]),
+                                                         p.returncode, out.strip()))
+    lines = out.split("\n")
+    head = lines[0].split()
+    if "PID" not in head:
+        raise PyruncError("couldn't find PID field in ps output")
+    idx = head.index("PID")
+    keep = [lines[0]]
+    for line in lines[1:]:
+        f = line.split()
+        if not f:
+            continue
+        try:
+            if int(f[idx]) in pids:
+                keep.append(line)
+        except (ValueError, IndexError):
+            raise PyruncError("unable to parse pid: %r" % line)
+    return "".join(l + "\n" for l in keep)
+
+
+def stats(root, cid):
+    """runc's `events --stats` data for a container that is not stopped."""
+    st = load(root, cid)
+    if st.status() == "stopped":
+        raise InvalidStateError("container with id %s is not running" % cid)
+    return _cgroup_of(st).stats()
+
+
+def events(root, cid, emit, interval=5.0, warn=_noop, poll=0.05):
+    """Stream events: ``emit(dict)`` gets a stats event every ``interval``
+    seconds (the first after one interval, as runc) and an oom event whenever
+    the memory cgroup counts a new OOM kill. Returns when the container stops
+    or is deleted."""
+    from .cgroups.stats import oom_count
+    st = load(root, cid)
+    if st.status() == "stopped":
+        raise InvalidStateError("container with id %s is not running" % cid)
+    cg = _cgroup_of(st)
+    last = oom_count(cg) or 0
+    due = time.monotonic() + interval
+    while True:
+        n = oom_count(cg)
+        if n is not None and n > last:
+            emit({"type": "oom", "id": cid})
+        if n is not None:
+            last = n
+        if not st.exists() or not st.init_alive():
+            return
+        now = time.monotonic()
+        if now >= due:
+            try:
+                emit({"type": "stats", "id": cid, "data": cg.stats()})
+            except OSError as e:
+                warn("stats: %s" % e)
+            due += interval
+            if due < now:  # fell behind (a slow stats read): no burst to catch up
+                due = now + interval
+        time.sleep(max(0.0, min(poll, due - time.monotonic())))

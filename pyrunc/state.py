@@ -138,9 +138,11 @@ class Container:
         return st is not None and st[0] not in ("Z", "X") and st[1] == self.data.get("start_time")
 
     def status(self):
-        """paused, stopped, created or running, decided in the contract's order."""
+        """paused, creating, stopped, created or running, in the contract's order."""
         if self._frozen():
             return "paused"
+        if not self.pid and os.path.exists(self.fifo_path()):
+            return "creating"  # pid 0: create has not recorded the init yet
         if not self.init_alive():
             return "stopped"
         if os.path.exists(self.fifo_path()):

@@ -187,3 +187,25 @@ def test_invalid_ids(rt, make_bundle, bad):
     p = rt("create", "--bundle", b, bad)
     assert p.returncode != 0
     assert "Traceback" not in p.stderr
+
+
+def test_killed_create_is_cleaned_by_delete_force(rt, make_bundle, cid, no_leaks):
+    """A runtime SIGKILLed in the middle of create (here: during a slow
+    createRuntime hook) leaves state that `delete --force` removes whole."""
+    import subprocess
+
+    def edit(cfg):
+        cfg["hooks"] = {"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "2"]}]}
+    b = make_bundle(["sleep", "100"], edit=edit)
+    c = cid()
+    p = subprocess.Popen(rt.argv("create", "--bundle", b, c), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    end = time.time() + 10
+    while time.time() < end and not os.path.exists(os.path.join(rt.root, c, "state.json")):
+        time.sleep(0.01)
+    time.sleep(0.3)
+    p.kill()
+    p.wait()
+    time.sleep(2.5)  # the hook finishes; init finds its parent gone and exits
+    rt("delete", "--force", c, check=True)
+    no_leaks(c, b)
