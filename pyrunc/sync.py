@@ -16,6 +16,9 @@ a create, in order (P parent, M intermediate, I init):
   I>P  hooks        -                   mounts done, before pivot_root: run
                                         prestart + createRuntime now
   P>I  hooked       state               done; ``state`` is for createContainer
+  I>P  seccomp      (fd: listener)      SCMP_ACT_NOTIFY filter loaded: the parent
+                                        sends it to listenerPath (seccomp.py)
+  P>I  seccomped    -                   sent; init goes on
   I>P  ready        -                   all set up, about to wait on exec.fifo
   M/I>P  error      stage, errno, msg   failed; the sender _exits(1)
 

@@ -182,16 +182,53 @@ def pidfd_send_signal(pidfd, sig):
 _EXEC_STAGES = {1: "reset signals", 2: "close fds", 3: "load seccomp filter", 4: "exec"}
 
 
-def exec_final(path, argv, envp, first_cloexec, bpf=b"", bpf_flags=0, notify_sock=-1):
-    """The last step (see shim.h). Returns only by raising OSError."""
+def exec_final(path, argv, envp, first_cloexec, bpf=b"", bpf_flags=0, notify_sock=-1,
+               caps=None):
+    """The last step (see shim.h). Returns only by raising OSError.
+
+    ``caps``: six u32 words for a capset right after the filter is loaded
+    (pyrunc_exec_final_caps; seccomp.py explains when)."""
     keep = [ffi.new("char[]", _enc(a)) for a in argv]
     c_argv = ffi.new("char *[]", keep + [NULL])
     keep_env = [ffi.new("char[]", _enc(e)) for e in envp]
     c_envp = ffi.new("char *[]", keep_env + [NULL])
     stage = ffi.new("int *")
     filt = ffi.from_buffer(bpf) if bpf else NULL
-    lib.pyrunc_exec_final(_enc(path), c_argv, c_envp, first_cloexec, filt,
-                          len(bpf) // 8, bpf_flags, notify_sock, stage)
+    if caps is not None and bpf:
+        lib.pyrunc_exec_final_caps(_enc(path), c_argv, c_envp, first_cloexec, filt,
+                                   len(bpf) // 8, bpf_flags, notify_sock,
+                                   ffi.new("uint32_t[6]", caps), stage)
+    else:
+        lib.pyrunc_exec_final(_enc(path), c_argv, c_envp, first_cloexec, filt,
+                              len(bpf) // 8, bpf_flags, notify_sock, stage)
     err = ffi.errno
     what = _EXEC_STAGES.get(stage[0], "exec")
     raise OSError(err, "%s: %s" % (what, os.strerror(err)), path)
+
+
+# --- eBPF device filter (cgroup v2) -------------------------------------------
+BPF_PROG_TYPE_CGROUP_DEVICE = 15
+BPF_CGROUP_DEVICE = 6
+BPF_F_ALLOW_MULTI = 2
+
+
+def bpf_prog_load_cgroup_device(insns):
+    """Load eBPF bytecode (bytes, 8 per instruction); returns the program fd.
+    A verifier rejection carries the verifier's log in the message."""
+    buf = ffi.from_buffer(insns)
+    rc = lib.pyrunc_bpf_prog_load(BPF_PROG_TYPE_CGROUP_DEVICE, buf, len(insns) // 8,
+                                  b"Apache", NULL, 0)
+    if rc < 0:
+        err = ffi.errno
+        log = ffi.new("char[]", 65536)
+        lib.pyrunc_bpf_prog_load(BPF_PROG_TYPE_CGROUP_DEVICE, buf, len(insns) // 8,
+                                 b"Apache", log, 65536)
+        text = ffi.string(log).decode(errors="replace").strip().replace("\n", "; ")
+        raise OSError(err, "bpf prog load: %s%s" % (os.strerror(err),
+                                                     (" (" + text[-300:] + ")") if text else ""))
+    return rc
+
+
+def bpf_prog_attach_cgroup_device(cgroup_fd, prog_fd):
+    check(lib.pyrunc_bpf_prog_attach(cgroup_fd, prog_fd, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI),
+          "bpf prog attach")

@@ -26,6 +26,7 @@ ffibuilder.set_source(
     sources=[os.path.relpath(os.path.join(HERE, "shim.c"))],
     include_dirs=[os.path.relpath(HERE)],
     extra_compile_args=["-O2", "-Wall"],
+    libraries=["seccomp"],
 )
 
 if __name__ == "__main__":

@@ -202,10 +202,32 @@ static int send_fd(int sock, int fd)
     return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -1 : 0;
 }
 
+static int exec_final(const char *path, char *const argv[], char *const envp[],
+                      unsigned int first_cloexec, const void *filter,
+                      unsigned int filter_len, unsigned int filter_flags,
+                      int notify_sock, const uint32_t *caps, int *stage);
+
+static int pyrunc_capset3(const uint32_t *caps)
+{
+    struct { uint32_t version; int pid; } hdr = { 0x20080522, 0 };
+    struct { uint32_t effective, permitted, inheritable; } data[2] = {
+        { caps[0], caps[2], caps[4] }, { caps[1], caps[3], caps[5] } };
+    return (int)syscall(SYS_capset, &hdr, data);
+}
+
 int pyrunc_exec_final(const char *path, char *const argv[], char *const envp[],
                       unsigned int first_cloexec, const void *filter,
                       unsigned int filter_len, unsigned int filter_flags,
                       int notify_sock, int *stage)
+{
+    return exec_final(path, argv, envp, first_cloexec, filter, filter_len,
+                      filter_flags, notify_sock, NULL, stage);
+}
+
+static int exec_final(const char *path, char *const argv[], char *const envp[],
+                      unsigned int first_cloexec, const void *filter,
+                      unsigned int filter_len, unsigned int filter_flags,
+                      int notify_sock, const uint32_t *caps, int *stage)
 {
     sigset_t all;
 
@@ -239,9 +261,148 @@ int pyrunc_exec_final(const char *path, char *const argv[], char *const envp[],
                 return -1;
             close(rc);
         }
+        /* Drop the CAP_SYS_ADMIN kept only to load the filter (one capset
+         * under the filter, as runc's finalizeNamespace after InitSeccomp). */
+        if (caps && pyrunc_capset3(caps) < 0)
+            return -1;
     }
 
     *stage = 4;
     execve(path, argv, envp);
     return -1;
+}
+
+/* ---- seccomp ---- */
+#include <seccomp.h>
+
+static int scmp_rc(int rc)
+{
+    if (rc < 0) {
+        errno = -rc;
+        return -1;
+    }
+    return rc;
+}
+
+void *pyrunc_scmp_init(uint32_t def_action)
+{
+    void *ctx = seccomp_init(def_action);
+    if (!ctx)
+        errno = EINVAL;
+    return ctx;
+}
+
+void pyrunc_scmp_release(void *ctx)
+{
+    seccomp_release(ctx);
+}
+
+uint32_t pyrunc_scmp_arch_native(void)
+{
+    return seccomp_arch_native();
+}
+
+int pyrunc_scmp_arch_add(void *ctx, uint32_t arch)
+{
+    int rc = seccomp_arch_add(ctx, arch);
+    return rc == -EEXIST ? 0 : scmp_rc(rc);
+}
+
+int pyrunc_scmp_syscall_resolve(const char *name)
+{
+    return seccomp_syscall_resolve_name(name);
+}
+
+int pyrunc_scmp_rule_add(void *ctx, uint32_t action, int syscall_nr,
+                         unsigned int argc, const uint32_t *arg_index,
+                         const uint32_t *ops, const uint64_t *a, const uint64_t *b)
+{
+    struct scmp_arg_cmp cmp[6];
+    if (argc > 6) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (unsigned int i = 0; i < argc; i++) {
+        cmp[i].arg = arg_index[i];
+        cmp[i].op = (enum scmp_compare)ops[i];
+        cmp[i].datum_a = a[i];
+        cmp[i].datum_b = b[i];
+    }
+    return scmp_rc(seccomp_rule_add_array(ctx, action, syscall_nr, argc, cmp));
+}
+
+int pyrunc_scmp_attr_set(void *ctx, int attr, uint32_t value)
+{
+    return scmp_rc(seccomp_attr_set(ctx, (enum scmp_filter_attr)attr, value));
+}
+
+int pyrunc_scmp_export_bpf(void *ctx, int fd)
+{
+    return scmp_rc(seccomp_export_bpf(ctx, fd));
+}
+
+int pyrunc_scmp_version(void)
+{
+    const struct scmp_version *v = seccomp_version();
+    return (int)(v->major * 10000 + v->minor * 100 + v->micro);
+}
+
+int pyrunc_seccomp_flag_supported(unsigned int flags)
+{
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, NULL) < 0 && errno == EFAULT)
+        return 1;
+    return 0;
+}
+
+int pyrunc_seccomp_action_available(uint32_t action)
+{
+    return syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0;
+}
+
+int pyrunc_seccomp_load(const void *filter, unsigned int filter_len,
+                        unsigned int filter_flags)
+{
+    struct sock_fprog prog = { (unsigned short)filter_len, (struct sock_filter *)filter };
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, filter_flags, &prog);
+}
+
+int pyrunc_exec_final_caps(const char *path, char *const argv[], char *const envp[],
+                           unsigned int first_cloexec, const void *filter,
+                           unsigned int filter_len, unsigned int filter_flags,
+                           int notify_sock, const uint32_t *caps, int *stage)
+{
+    return exec_final(path, argv, envp, first_cloexec, filter, filter_len,
+                      filter_flags, notify_sock, caps, stage);
+}
+
+/* --- eBPF for the cgroup v2 device filter (pyrunc/cgroups/devices.py) --- */
+#include <linux/bpf.h>
+
+int pyrunc_bpf_prog_load(uint32_t prog_type, const void *insns, uint32_t insn_cnt,
+                         const char *license, char *log_buf, uint32_t log_size)
+{
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.prog_type = prog_type;
+    attr.insns = (uint64_t)(uintptr_t)insns;
+    attr.insn_cnt = insn_cnt;
+    attr.license = (uint64_t)(uintptr_t)license;
+    if (log_buf && log_size) {
+        attr.log_buf = (uint64_t)(uintptr_t)log_buf;
+        attr.log_size = log_size;
+        attr.log_level = 1;
+    }
+    return (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+}
+
+int pyrunc_bpf_prog_attach(int target_fd, int prog_fd, uint32_t attach_type,
+                           uint32_t flags)
+{
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.target_fd = (uint32_t)target_fd;
+    attr.attach_bpf_fd = (uint32_t)prog_fd;
+    attr.attach_type = attach_type;
+    attr.attach_flags = flags;
+    return (int)syscall(SYS_bpf, BPF_PROG_ATTACH, &attr, sizeof(attr));
 }

@@ -67,3 +67,49 @@ int pyrunc_exec_final(const char *path, char *const argv[], char *const envp[],
                       unsigned int first_cloexec, const void *filter,
                       unsigned int filter_len, unsigned int filter_flags,
                       int notify_sock, int *stage);
+
+/* ---- seccomp (pyrunc/seccomp.py) ----
+ * libseccomp builds the filter IN THE PARENT; only the exported classic-BPF
+ * bytes travel to init. libseccomp's own negative-errno returns are turned
+ * into -1 with errno here. `ctx` is an opaque scmp_filter_ctx. */
+void *pyrunc_scmp_init(uint32_t def_action);           /* NULL + errno on failure */
+void pyrunc_scmp_release(void *ctx);
+uint32_t pyrunc_scmp_arch_native(void);
+int pyrunc_scmp_arch_add(void *ctx, uint32_t arch);
+/* syscall number for a name on the filter's architectures; -1 if unknown
+ * (other negative values are libseccomp pseudo-syscalls and are valid). */
+int pyrunc_scmp_syscall_resolve(const char *name);
+/* One rule: argc comparisons (arg index, SCMP_CMP_* op, datum a, datum b). */
+int pyrunc_scmp_rule_add(void *ctx, uint32_t action, int syscall_nr,
+                         unsigned int argc, const uint32_t *arg_index,
+                         const uint32_t *ops, const uint64_t *a, const uint64_t *b);
+int pyrunc_scmp_attr_set(void *ctx, int attr, uint32_t value);
+/* Write the BPF program to fd (a memfd); returns 0. */
+int pyrunc_scmp_export_bpf(void *ctx, int fd);
+/* libseccomp version as major*10000 + minor*100 + micro. */
+int pyrunc_scmp_version(void);
+/* seccomp(SECCOMP_SET_MODE_FILTER, flags, NULL): 1 if the kernel knows
+ * every flag in `flags` (EFAULT), 0 if not (EINVAL). */
+int pyrunc_seccomp_flag_supported(unsigned int flags);
+/* seccomp(SECCOMP_GET_ACTION_AVAIL): 1 if the kernel has the action. */
+int pyrunc_seccomp_action_available(uint32_t action);
+/* Load a classic-BPF program now (the notify path, see pyrunc/seccomp.py);
+ * returns the listener fd with SECCOMP_FILTER_FLAG_NEW_LISTENER, else 0. */
+int pyrunc_seccomp_load(const void *filter, unsigned int filter_len,
+                        unsigned int filter_flags);
+/* pyrunc_exec_final, plus a capset(2) right after the filter is loaded:
+ * caps[0..5] = effective, permitted, inheritable as two 32-bit words each
+ * (_LINUX_CAPABILITY_VERSION_3). Used when the filter must be loaded with
+ * CAP_SYS_ADMIN that the final capability sets lack (no noNewPrivileges). */
+int pyrunc_exec_final_caps(const char *path, char *const argv[], char *const envp[],
+                           unsigned int first_cloexec, const void *filter,
+                           unsigned int filter_len, unsigned int filter_flags,
+                           int notify_sock, const uint32_t *caps, int *stage);
+/* bpf(BPF_PROG_LOAD): insn_cnt 8-byte eBPF instructions of type prog_type
+ * (BPF_PROG_TYPE_CGROUP_DEVICE for the v2 device filter); returns the
+ * program fd. When log_size > 0 the verifier's log lands in log_buf. */
+int pyrunc_bpf_prog_load(uint32_t prog_type, const void *insns, uint32_t insn_cnt,
+                         const char *license, char *log_buf, uint32_t log_size);
+/* bpf(BPF_PROG_ATTACH): attach prog_fd to the cgroup folder target_fd. */
+int pyrunc_bpf_prog_attach(int target_fd, int prog_fd, uint32_t attach_type,
+                           uint32_t flags);
