@@ -96,6 +96,14 @@ class Container:
             raise ContainerNotFoundError(self.id)
         fcntl.flock(fd, fcntl.LOCK_EX)
         self._lockfd = fd
+        if self.data is not None:
+            # what we read before waiting for the lock may be stale (a create
+            # or delete held it): read it again under the lock
+            try:
+                self.load()
+            except ContainerNotFoundError:
+                self.unlock()
+                raise
         return self
 
     def unlock(self):
