@@ -339,3 +339,185 @@ COMMAND_FUNCS = {
     "spec": cmd_spec, "create": cmd_create, "start": cmd_start, "run": cmd_run,
     "state": cmd_state, "list": cmd_list, "kill": cmd_kill, "delete": cmd_delete,
 }
+
+
+# --- cgroup commands (issue 3): pause, resume, update, ps, events ------------------------
+
+UPDATE_FLAGS = {
+    "resources": ("str", ("r",), "LinuxResources JSON file, or - for stdin (other flags ignored)"),
+    "memory": ("str", (), "memory limit (bytes, or with a suffix: 100M, 1g)"),
+    "memory-reservation": ("str", (), "memory soft limit"),
+    "memory-swap": ("str", (), "memory+swap limit; -1 for unlimited"),
+    "kernel-memory": ("str", (), "kernel memory limit (v1 kernels that still have it)"),
+    "kernel-memory-tcp": ("str", (), "kernel TCP buffer limit (v1)"),
+    "cpu-share": ("str", ("cpu-shares",), "CPU shares (relative weight)"),
+    "cpu-quota": ("str", (), "CFS quota in usecs per period; -1 for none"),
+    "cpu-period": ("str", (), "CFS period in usecs"),
+    "cpu-rt-runtime": ("str", (), "realtime runtime in usecs per period"),
+    "cpu-rt-period": ("str", (), "realtime period in usecs"),
+    "cpuset-cpus": ("str", (), "CPUs to use (0-3,7)"),
+    "cpuset-mems": ("str", (), "memory nodes to use"),
+    "pids-limit": ("str", (), "maximum number of tasks; -1 for none"),
+    "blkio-weight": ("str", (), "block IO weight, 10 to 1000"),
+    "l3-cache-schema": ("str", (), "Intel RDT L3 schema (not supported)"),
+    "mem-bw-schema": ("str", (), "Intel RDT memory bandwidth schema (not supported)"),
+}
+
+COMMANDS.update({
+    "pause": ({}, "<id>", "freeze every process of the container"),
+    "resume": ({}, "<id>", "thaw a paused container"),
+    "update": (UPDATE_FLAGS, "<id>", "change the resource limits of a live container"),
+    "ps": ({"format": ("str", ("f",), "table (default) or json")}, "<id> [ps options]",
+           "list the container's processes (table: ps -ef, or the options given)"),
+    "events": ({"interval": ("str", (), "stats interval, a Go duration (default 5s)"),
+                "stats": ("bool", (), "print the stats once and exit")}, "<id>",
+               "stream stats and OOM events as JSON lines"),
+})
+
+
+def cmd_pause(root, g, opts, pos, log):
+    from . import container
+    cid, _ = _id_and_bundle(opts, pos, "pause")
+    container.pause(root, cid)
+
+
+def cmd_resume(root, g, opts, pos, log):
+    from . import container
+    cid, _ = _id_and_bundle(opts, pos, "resume")
+    container.resume(root, cid)
+
+
+_SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
+
+
+def parse_size(s):
+    """docker/go-units RAMInBytes, as runc update reads memory values."""
+    import re
+    m = re.match(r"^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$", s)
+    if not m:
+        raise ValueError("invalid size: '%s'" % s)
+    return int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "").lower()])
+
+
+def update_resources(opts, stdin=None):
+    """The LinuxResources an `update` command line asks for."""
+    from . import jsonio
+    src = opts.get("resources")
+    if src:
+        try:
+            if src == "-":
+                data = (stdin or sys.stdin.buffer).read()
+            else:
+                with open(src, "rb") as f:
+                    data = f.read()
+            res = jsonio.loads(data)
+        except OSError as e:
+            raise OSError(e.errno, "resources %s: %s" % (src, e.strerror))
+        except ValueError as e:
+            raise Usage("resources %s: invalid JSON: %s" % (src, e))
+        if not isinstance(res, dict):
+            raise Usage("resources %s: a LinuxResources JSON object is needed" % src)
+        return res
+    for k in ("l3-cache-schema", "mem-bw-schema"):
+        if opts.get(k):
+            raise Usage("--%s: Intel RDT is not supported" % k)
+    res = {}
+    for flag, group, key in (("memory", "memory", "limit"),
+                             ("memory-reservation", "memory", "reservation"),
+                             ("memory-swap", "memory", "swap"),
+                             ("kernel-memory", "memory", "kernel"),
+                             ("kernel-memory-tcp", "memory", "kernelTCP")):
+        v = opts.get(flag)
+        if v:
+            try:
+                res.setdefault(group, {})[key] = -1 if v == "-1" else parse_size(v)
+            except ValueError as e:
+                raise Usage("invalid value for %s: %s" % (flag, e))
+    for flag, group, key, conv in (("cpu-share", "cpu", "shares", int),
+                                   ("cpu-quota", "cpu", "quota", int),
+                                   ("cpu-period", "cpu", "period", int),
+                                   ("cpu-rt-runtime", "cpu", "realtimeRuntime", int),
+                                   ("cpu-rt-period", "cpu", "realtimePeriod", int),
+                                   ("cpuset-cpus", "cpu", "cpus", str),
+                                   ("cpuset-mems", "cpu", "mems", str),
+                                   ("pids-limit", "pids", "limit", int),
+                                   ("blkio-weight", "blockIO", "weight", int)):
+        v = opts.get(flag)
+        if v is not None and v != "":
+            try:
+                res.setdefault(group, {})[key] = conv(v)
+            except ValueError:
+                raise Usage("invalid value %r for flag -%s" % (v, flag))
+    w = (res.get("blockIO") or {}).get("weight")
+    if w and not 10 <= w <= 1000:
+        raise Usage("--blkio-weight %d: the range is 10 to 1000" % w)
+    return res
+
+
+def cmd_update(root, g, opts, pos, log):
+    from . import container
+    cid, _ = _id_and_bundle(opts, pos, "update")
+    container.update(root, cid, update_resources(opts))
+
+
+def cmd_ps(root, g, opts, pos, log):
+    from . import container, jsonio
+    cid, _ = _id_and_bundle(opts, pos, "ps")
+    fmt = opts.get("format") or "table"
+    if fmt == "json":
+        pids = container.processes(root, cid)
+        _out(jsonio.dumps(pids if pids else None) + "\n")
+    elif fmt == "table":
+        _out(container.ps_table(root, cid, pos[1:]))
+    else:
+        raise Usage("invalid format option %r (table or json)" % fmt)
+
+
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3,
+                   "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(s):
+    """A Go time.Duration string (300ms, 1.5s, 1m30s) in seconds."""
+    import re
+    text = s.strip()
+    sign = -1 if text.startswith("-") else 1
+    text = text.lstrip("+-")
+    if text == "0":
+        return 0.0
+    parts = re.findall(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)", text)
+    if not text or "".join(a + b for a, b in parts) != text:
+        raise ValueError('time: invalid duration "%s"' % s)
+    return sign * sum(float(a) * _DURATION_UNITS[b] for a, b in parts)
+
+
+def cmd_events(root, g, opts, pos, log):
+    from . import container, jsonio
+    cid, _ = _id_and_bundle(opts, pos, "events")
+    try:
+        interval = parse_duration(opts.get("interval") or "5s")
+    except ValueError as e:
+        raise Usage('invalid value "%s" for flag -interval: %s' % (opts.get("interval"), e))
+    if interval <= 0:
+        raise Usage("duration interval must be greater than 0")
+
+    def emit(ev):
+        _out(jsonio.dumps(ev) + "\n")
+
+    if opts.get("stats"):
+        emit({"type": "stats", "id": cid, "data": container.stats(root, cid)})
+        return 0
+    container.events(root, cid, emit, interval, warn=log.warn)
+
+
+COMMAND_FUNCS.update({"pause": cmd_pause, "resume": cmd_resume, "update": cmd_update,
+                      "ps": cmd_ps, "events": cmd_events})
+
+
+def cmd_features(root, g, opts, pos, log):
+    from . import features, jsonio
+    _out(jsonio.dumps(features.document(), 4) + "\n")
+
+
+COMMANDS["features"] = ({}, "", "print the runtime-spec features document (JSON)")
+COMMAND_FUNCS["features"] = cmd_features

@@ -95,6 +95,8 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
     if network.wanted(config):
         network.parse(config)  # network annotations checked before anything is made
     _check_terminal(proc, detached, console_socket)
+    from . import security
+    security.check(config)
     if console_socket:
         from . import tty
         console_socket = tty.check_socket(console_socket)

@@ -24,7 +24,7 @@ import gc
 import os
 import struct
 
-from . import _native, capabilities, hooks, namespaces, paths, rootfs, seccomp, sync
+from . import _native, capabilities, hooks, namespaces, paths, rootfs, seccomp, security, sync
 from .errors import PyruncError
 
 N = _native
@@ -132,6 +132,9 @@ def container_init(sock, plan, gate):
             rf.readonly_paths()
             rf.masked_paths()
         rf.close()
+        if proc.get("apparmorProfile") or proc.get("selinuxLabel"):
+            stage = "lsm label"
+            security.apply_exec_labels(proc)
         if not plan.get("no_new_keyring"):
             stage = "session keyring"
             try:
