@@ -27,9 +27,12 @@ setup(
     cmdclass={"build_py": build_py_with_specs},
     setup_requires=["cffi>=1.15"],
     cffi_modules=["pyrunc/_native/build.py:ffibuilder"],
-    install_requires=["cffi>=1.15", "jsonschema>=4", "python-prctl>=1.7"],
+    # pyroute2: networking asked for by a config (network.py). Imported only
+    # then, so it costs nothing at start-up; a hard dependency so that such a
+    # config never fails for want of it. "net" stays for `.[test,net]`.
+    install_requires=["cffi>=1.15", "jsonschema>=4", "python-prctl>=1.7", "pyroute2>=0.9"],
     extras_require={
-        "net": ["pyroute2>=0.7"],
+        "net": ["pyroute2>=0.9"],
         "test": ["pytest>=7"],
     },
     # A plain launcher instead of an entry point: no pkg_resources, no

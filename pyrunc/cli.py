@@ -43,7 +43,9 @@ RUN_FLAGS = dict(CREATE_FLAGS, **{
 })
 
 COMMANDS = {
-    "spec": ({"bundle": BUNDLE["bundle"], "rootless": ("bool", (), "a spec for rootless use")},
+    "spec": ({"bundle": BUNDLE["bundle"], "rootless": ("bool", (), "a spec for rootless use"),
+              "network": ("str", (), "bridge: annotations asking pyrunc to network the "
+                          "container (see pyrunc/network.py); none: nothing (default)")},
              "", "write a default config.json"),
     "create": (CREATE_FLAGS, "<id>|<bundle>", "create a container"),
     "start": ({}, "<id>|<bundle>", "start a created container"),
@@ -250,8 +252,20 @@ def cmd_spec(root, g, opts, pos, log):
         raise Usage("File %s exists. Remove it first" % path)
     if not os.path.isdir(bundle):
         raise Usage("bundle %s: no such folder" % bundle)
+    config = spec.default_spec(rootless=opts.get("rootless"))
+    if opts.get("network"):
+        from . import network
+        try:
+            ann = network.spec_annotations(opts["network"])
+        except ValueError as e:
+            raise Usage(str(e))
+        if ann and opts.get("rootless"):
+            raise Usage("--network %s needs a network namespace: not with --rootless"
+                        % opts["network"])
+        if ann:
+            config["annotations"] = ann
     with open(path, "w") as f:
-        f.write(jsonio.dumps(spec.default_spec(rootless=opts.get("rootless")), 4) + "\n")
+        f.write(jsonio.dumps(config, 4) + "\n")
 
 
 def _create_kwargs(g, opts, log):
