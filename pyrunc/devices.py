@@ -23,8 +23,11 @@ DEFAULT_DEVICES = [
     ("/dev/tty", "c", 5, 0, 0o666),
 ]
 
-# Always allowed in the devices cgroup, after the config's own rules (as runc).
+# Always allowed in the devices cgroup, after the config's own rules (as runc
+# 1.1: mknod of any node, then use of the default devices, pts, ptmx and tun).
 DEFAULT_ALLOW_RULES = [
+    {"allow": True, "type": "c", "major": -1, "minor": -1, "access": "m"},
+    {"allow": True, "type": "b", "major": -1, "minor": -1, "access": "m"},
     {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
     {"allow": True, "type": "c", "major": 1, "minor": 5, "access": "rwm"},
     {"allow": True, "type": "c", "major": 1, "minor": 7, "access": "rwm"},
@@ -34,6 +37,7 @@ DEFAULT_ALLOW_RULES = [
     {"allow": True, "type": "c", "major": 5, "minor": 1, "access": "rwm"},  # console
     {"allow": True, "type": "c", "major": 5, "minor": 2, "access": "rwm"},  # ptmx
     {"allow": True, "type": "c", "major": 136, "minor": -1, "access": "rwm"},  # pts/*
+    {"allow": True, "type": "c", "major": 10, "minor": 200, "access": "rwm"},  # net/tun
 ]
 
 SYMLINKS = [

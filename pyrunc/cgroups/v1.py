@@ -116,14 +116,26 @@ class Manager:
             except OSError as e:
                 raise CgroupError("join %s cgroup %s: %s" % (name, path, e.strerror))
 
-    def set(self, resources):
-        from .v1_resources import apply_resources
-        apply_resources(self, resources or {})
+    def set(self, resources, update=False):
+        """Write linux.resources. ``update``: a live container's limits change;
+        device rules are left alone (as runc) and a failure rolls back every
+        value already written."""
+        from .v1_resources import Writer, apply_resources
+        w = Writer(journal=update)
+        try:
+            apply_resources(self, resources or {}, w, devices=not update)
+        except BaseException:
+            w.undo()
+            raise
 
     # --- queries -----------------------------------------------------------
     def pids(self):
+        """Every pid in the container's cgroup and its sub-cgroups."""
         path = self.paths.get("pids") or self.paths.get("freezer") or next(iter(self.paths.values()))
-        return read_procs(path)
+        out = []
+        for d, _, _ in os.walk(path):
+            out.extend(read_procs(d))
+        return out
 
     def frozen(self):
         try:

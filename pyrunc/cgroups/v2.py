@@ -62,9 +62,16 @@ class Manager:
         except OSError as e:
             raise CgroupError("join cgroup %s: %s" % (self.dir, e.strerror))
 
-    def set(self, resources):
+    def set(self, resources, update=False):
+        """See v1.Manager.set."""
+        from .v1_resources import Writer
         from .v2_resources import apply_resources
-        apply_resources(self, resources or {})
+        w = Writer(journal=update)
+        try:
+            apply_resources(self, resources or {}, w, devices=not update, update=update)
+        except BaseException:
+            w.undo()
+            raise
 
     def pids(self):
         out = []
