@@ -147,8 +147,9 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
             compiled = seccomp.compile(sc, warn)
             plan.update(bpf=compiled.bpf, bpf_flags=compiled.flags,
                         seccomp_notify=compiled.notify)
-        from . import _native
-        _native.prctl(_native.PR_SET_CHILD_SUBREAPER, 1)  # init comes back to us
+        # No subreaper here: when the intermediate exits, init goes to the
+        # caller's subreaper (a containerd shim, conmon) or pid 1, as with runc;
+        # `run` makes itself the subreaper first, to wait for it.
         psock, csock = sync.pair()
         import gc
         gc.freeze()  # children don't dirty the pages of what we built so far
@@ -290,9 +291,9 @@ def _kill_and_reap(pid):
 
 
 def _poststop(st, warn):
-    from . import hooks
     poststop = (st.data.get("hooks") or {}).get("poststop")
     if poststop:
+        from . import hooks  # not on every delete: it costs an import of select
         hooks.run_warn(poststop, st.hook_state("stopped"), "poststop", warn)
 
 
@@ -375,12 +376,15 @@ def list_containers(root):
 
 
 def _signal(st, sig):
-    """Signal the init through a pidfd, so a recycled pid is never hit."""
-    from . import _native
+    """Signal the init through a pidfd, so a recycled pid is never hit.
+
+    os.pidfd_open and _signal.pidfd_send_signal (C, already loaded at start-up)
+    instead of the native shim: `kill` then loads no cffi module at all."""
+    import _signal
     if not st.pid:
         raise NotRunningError()  # still creating, or a create that was killed
     try:
-        pfd = _native.pidfd_open(st.pid)
+        pfd = os.pidfd_open(st.pid)
     except OSError as e:
         if e.errno == 3:
             raise NotRunningError()
@@ -388,7 +392,7 @@ def _signal(st, sig):
     try:
         if not st.init_alive():  # checked after the pidfd pins the process
             raise NotRunningError()
-        _native.pidfd_send_signal(pfd, sig)
+        _signal.pidfd_send_signal(pfd, sig)
     finally:
         os.close(pfd)
 
@@ -457,12 +461,26 @@ def _destroy(st, status, warn):
 
 
 def _wait_gone(pid, start_time, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
+    """Until ``pid`` has exited (zombie or reaped) or is another process now.
+
+    A pidfd turns readable when its process exits, so no polling interval
+    adds to `delete --force` or `run`'s cleanup."""
+    def gone():
         s = state_mod.proc_stat(pid)
-        if s is None or s[0] in ("Z", "X") or (start_time and s[1] != start_time):
-            return
-        time.sleep(0.002)
+        return s is None or s[0] in ("Z", "X") or bool(start_time and s[1] != start_time)
+
+    if gone():
+        return
+    try:
+        pfd = os.pidfd_open(pid)
+    except OSError:
+        return  # exited (and reaped) meanwhile
+    try:
+        if not gone():  # checked again now that the pidfd pins the process
+            import select
+            select.select([pfd], [], [], timeout)
+    finally:
+        os.close(pfd)
 
 
 def run(root, cid, bundle, detach=False, keep=False, pid_file=None, console_socket=None,
