@@ -351,3 +351,35 @@ def test_cgroup_mount_is_readonly_and_own(rt, make_bundle, cid):
     if not V2:
         # the container's own pids cgroup sits at /sys/fs/cgroup/pids
         assert out.strip().splitlines()[-1] == "33", out
+
+
+def test_delete_kills_lingering_processes_and_removes_cgroup(rt, make_bundle, cid, no_leaks):
+    # no pid namespace: the init exits, a background child lingers in the cgroup
+    def edit(config):
+        config["linux"]["namespaces"] = [n for n in config["linux"]["namespaces"]
+                                         if n["type"] != "pid"]
+    b = make_bundle(["sh", "-c", "sleep 100 > /dev/null 2>&1 & exit 0"], edit=edit)
+    c = cid()
+    rt("run", "-d", "--bundle", b, c, check=True)
+    wait_status(rt, c, "stopped")
+    left = json.loads(rt("ps", "--format", "json", c, check=True).stdout)
+    assert len(left) == 1, left
+    rt("delete", c, check=True)
+    no_leaks(c, b)
+    end = time.time() + 5
+    while time.time() < end and os.path.exists("/proc/%d" % left[0]) and _ppid(left[0]):
+        time.sleep(0.05)
+    assert not os.path.exists("/proc/%d" % left[0]) or \
+        open("/proc/%d/stat" % left[0]).read().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+@pytest.mark.skipif(not V2, reason="the host is not cgroup v2 (hybrid or legacy): its cgroup2 "
+                                   "hierarchy has no controllers to limit with")
+def test_v2_unified_keys_and_converted_values(rt, make_bundle, cid):
+    c, pid, _ = run_detached(rt, make_bundle, cid, ["sleep", "100"],
+                             {"unified": {"memory.high": "50000000"},
+                              "cpu": {"shares": 1024}, "memory": {"limit": 1 << 26}})
+    assert cg_read(pid, "memory", "memory.high") == "49999872" or \
+        cg_read(pid, "memory", "memory.high") == "50000000"
+    assert cg_read(pid, "cpu", "cpu.weight") == "39"
+    assert cg_read(pid, "memory", "memory.max") == str(1 << 26)

@@ -57,12 +57,32 @@ def clean_path(path):
     return "/".join(parts)
 
 
+def systemd_unit(path, cid):
+    """(slice, unit name) of a systemd cgroupsPath ``slice:prefix:name``
+    (runc's form; empty means system.slice:runc:<id>)."""
+    if not path:
+        path = "system.slice:pyrunc:" + cid
+    parts = path.split(":")
+    if len(parts) != 3 or "/" in path:
+        raise CgroupError('expected cgroupsPath to be of format "slice:prefix:name" for '
+                          'systemd cgroups, got %r instead' % path)
+    slc, prefix, name = parts
+    if slc and not slc.endswith(".slice"):
+        raise CgroupError("systemd cgroupsPath %r: %r is not a slice name (*.slice)" % (path, slc))
+    if not name:
+        raise CgroupError("systemd cgroupsPath %r: the name part is empty" % path)
+    unit = name if name.endswith(".slice") else "%s-%s.scope" % (prefix, name) if prefix \
+        else name + ".scope"
+    return slc or "system.slice", unit
+
+
 def for_config(config, cid, systemd=False):
     path = (config.get("linux") or {}).get("cgroupsPath") or ""
     if systemd:
         if not os.path.isdir("/run/systemd/system"):
             raise CgroupError("systemd cgroup driver: systemd is not running on this host "
                               "(drop --systemd-cgroup to use cgroupfs)")
+        systemd_unit(path, cid)
         raise CgroupError("systemd cgroup driver is not supported yet")
     if mode() == "v2":
         from .v2 import Manager

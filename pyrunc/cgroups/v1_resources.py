@@ -22,6 +22,8 @@ class Writer:
 
     def write(self, path, name, value):
         full = os.path.join(path, name)
+        if not os.path.exists(full):  # cgroupfs files are never created
+            raise CgroupError("%s: this kernel has no such cgroup file" % full)
         if self.journal is not None:
             try:
                 with open(full) as f:
@@ -89,6 +91,10 @@ def set_memory(mgr, mem, w):
                         "disableOOMKiller", "useHierarchy") if mem.get(k) not in (None, 0)]
     if mem.get("swappiness") == 0:
         keys.append("swappiness")
+    if mem.get("useHierarchy") is False:
+        # v1 on current kernels is always hierarchical; 0 is refused.
+        raise CgroupError("linux.resources.memory.useHierarchy=false: this kernel's memory "
+                          "controller is always hierarchical")
     if not keys:
         return
     p = need(mgr, "memory", "linux.resources.memory." + keys[0])
@@ -121,10 +127,6 @@ def set_memory(mgr, mem, w):
         w.write(p, "memory.swappiness", sw)
     if mem.get("disableOOMKiller"):
         w.write(p, "memory.oom_control", 1)
-    if mem.get("useHierarchy") is not None and not mem["useHierarchy"]:
-        # v1 on current kernels is always hierarchical; 0 is refused.
-        raise CgroupError("linux.resources.memory.useHierarchy=false: this kernel's memory "
-                          "controller is always hierarchical")
 
 
 def _set_limit(p, limit, w):

@@ -65,6 +65,9 @@ def set_memory(c, mem, update):
     if mem.get("swappiness") not in (None, -1):
         raise CgroupError("linux.resources.memory.swappiness: cgroup v2 has no per-cgroup "
                           "swappiness")
+    if mem.get("useHierarchy") is False:
+        raise CgroupError("linux.resources.memory.useHierarchy=false: cgroup v2 is always "
+                          "hierarchical")
     if mem.get("disableOOMKiller"):
         raise CgroupError("linux.resources.memory.disableOOMKiller: cgroup v2 cannot disable "
                           "the OOM killer")
