@@ -214,7 +214,7 @@ def test_update_changes_live_limits(rt, make_bundle, cid):
 
 
 def test_update_stopped_container_fails(rt, make_bundle, cid):
-    c, pid, _ = run_detached(rt, make_bundle, cid, ["true"])
+    c, pid, _ = run_detached(rt, make_bundle, cid, ["sleep", "0.3"])
     wait_status(rt, c, "stopped")
     p = rt("update", "--memory", "100M", c)
     assert p.returncode == 1 and "container not running" in p.stderr
@@ -358,7 +358,7 @@ def test_delete_kills_lingering_processes_and_removes_cgroup(rt, make_bundle, ci
     def edit(config):
         config["linux"]["namespaces"] = [n for n in config["linux"]["namespaces"]
                                          if n["type"] != "pid"]
-    b = make_bundle(["sh", "-c", "sleep 100 > /dev/null 2>&1 & exit 0"], edit=edit)
+    b = make_bundle(["sh", "-c", "sleep 100 > /dev/null 2>&1 & sleep 0.3; exit 0"], edit=edit)
     c = cid()
     rt("run", "-d", "--bundle", b, c, check=True)
     wait_status(rt, c, "stopped")
@@ -383,3 +383,27 @@ def test_v2_unified_keys_and_converted_values(rt, make_bundle, cid):
         cg_read(pid, "memory", "memory.high") == "50000000"
     assert cg_read(pid, "cpu", "cpu.weight") == "39"
     assert cg_read(pid, "memory", "memory.max") == str(1 << 26)
+
+
+def test_cgroupns_rw_mount_shows_own_cgroup_and_sub_cgroups_are_removed(rt, make_bundle, cid,
+                                                                        no_leaks):
+    # with a cgroup namespace and no "ro" option the container may manage its
+    # own subtree; delete must remove what it made there
+    def edit(config):
+        config["linux"]["namespaces"].append({"type": "cgroup"})
+        config["linux"]["resources"] = {"pids": {"limit": 44}}
+        for m in config["mounts"]:
+            if m["type"] == "cgroup":
+                m["options"] = [o for o in m["options"] if o != "ro"]
+    ctrl = "" if V2 else "pids/"
+    script = ("cat /proc/self/cgroup; cat /sys/fs/cgroup/%spids.max; "
+              "mkdir /sys/fs/cgroup/%ssub && echo mkdir-ok" % (ctrl, ctrl))
+    b = make_bundle(["sh", "-c", script], edit=edit)
+    c = cid()
+    p = rt("run", "--bundle", b, c)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert all(l.endswith(":/") for l in lines if l.count(":") >= 2), lines
+    assert "44" in lines and "mkdir-ok" in lines
+    assert "warning" not in p.stderr
+    no_leaks(c, b)

@@ -179,7 +179,9 @@ class Manager:
                 pass
         kill_all(self.pids)
         for _, path in self._unique():
-            rmdir_retry(path)
+            # sub-cgroups the container (or exec --cgroup) made go first
+            for d, _, _ in sorted(os.walk(path), key=lambda t: len(t[0]), reverse=True):
+                rmdir_retry(d)
         remove_parents(self.parents)
 
 
