@@ -73,10 +73,12 @@ tables ``ip pyrunc-<hash>`` (and ``ip6 ...`` with IPv6), so teardown is one
 published ports reached from outside need forwarding, which is the host's
 policy (a warning says so when it is off).
 
-pyroute2 is imported only in setup()/teardown(), so only in the parent
-(`create`, `delete`) of a container that asked, after the container init was
-forked: its netlink sockets (close-on-exec, closed before we return) never
-exist in the container. The netlink socket inside the container's namespace
+pyroute2 is imported only in setup(), so only in the parent (`create`) of a
+container that asked, after the container init was forked: its netlink
+sockets (close-on-exec, closed before we return) never exist in the
+container. teardown() (`delete`) deletes links with one RTM_DELLINK message
+of its own (_link_del) and imports no pyroute2 (except to take the gateway
+addresses off a bridge pyrunc adopted rather than made). The netlink socket inside the container's namespace
 is made by a setns(CLONE_NEWNET) there and back around socket creation (a
 socket stays in the namespace it was created in), instead of pyroute2's
 netns= option, which forks a helper.

@@ -327,6 +327,26 @@ print("pyroute2" in sys.modules)
     assert p.stdout.strip() == "False"
 
 
+def test_delete_needs_no_pyroute2(rt, make_bundle, cid, net):
+    b = net_bundle(make_bundle, ["sleep", "100"], net.ann())
+    c = cid()
+    rt("create", "--bundle", b, c, check=True)
+    veth = netstate(rt, c)["veth"]
+    code = """
+import sys
+from pyrunc import container
+container.delete(%r, %r, force=True)
+print("pyroute2" in sys.modules)
+""" % (rt.root, c)
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "False"
+    assert veth not in links() and net.bridge not in links()
+    assert not net_left(rt)
+
+
 def test_no_netlink_socket_reaches_the_container(rt, make_bundle, cid, net, tmp_path):
     b = net_bundle(make_bundle, ["sleep", "100"], net.ann())
     c = cid()
@@ -447,3 +467,19 @@ def test_spec_network_bridge(rt, pyrunc_only, tmp_path):
     os.mkdir(tmp_path / "x")
     p = rt("spec", "--bundle", str(tmp_path / "x"), "--network", "bogus")
     assert p.returncode != 0
+
+
+def test_failed_create_leaves_no_network(rt, make_bundle, cid, net):
+    # the network is set up as soon as init exists; init then fails (no such
+    # program), and the undo steps must take the veth, leases, rules and bridge
+    before = links()
+    b = net_bundle(make_bundle, ["/no/such/program"],
+                   net.ann(ports="%d:80" % (20000 + net_n(net)), masquerade="true"))
+    c = cid()
+    p = rt("create", "--bundle", b, c)
+    assert p.returncode != 0 and "Traceback" not in p.stderr
+    assert "/no/such/program" in p.stderr
+    assert not os.path.exists(os.path.join(rt.root, c))
+    assert links() == before
+    assert not [t for t in nft_tables() if t.startswith("pyrunc-")]
+    assert not net_left(rt)
