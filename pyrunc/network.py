@@ -195,6 +195,8 @@ def parse(config):
         if n.version != (6 if key.endswith("6") else 4):
             raise SpecError("%s is not an IPv%d subnet" % (v, 6 if key.endswith("6") else 4),
                             _ptr(key))
+        if n.num_addresses < 4:
+            raise SpecError("%s is too small for a gateway and a container" % v, _ptr(key))
         return str(n)
 
     def addr(key, subnet):
@@ -222,6 +224,11 @@ def parse(config):
             addresses.append(str(ipaddress.ip_interface(a).ip))
         except ValueError as e:
             raise SpecError(str(e), _ptr("address"))
+    for a in addresses:
+        subnet = plan["subnet6"] if ":" in a else plan["subnet"]
+        if subnet and ipaddress.ip_address(a) not in ipaddress.ip_network(subnet):
+            raise SpecError("address %s is not a usable host of %s" % (a, subnet),
+                            _ptr("address"))
     plan["addresses"] = addresses
     plan["ipv6"] = (_bool(ann, "ipv6") or bool(plan["subnet6"])
                     or any(":" in a for a in addresses))
@@ -442,7 +449,7 @@ def _sweep(root, lk, warn):
         if how == "alive":
             continue
         cid = lease.get("id")
-        if how in ("gone", "stopped") and cid not in done:
+        if how in ("gone", "stopped") and isinstance(cid, str) and cid not in done:
             done.add(cid)
             veth, table = _names(root, cid)
             try:
@@ -814,11 +821,9 @@ def _bridge_setup(root, cid, plan, host, ctr, nsfd, netstate, warn):
                      **({"flags": IFA_F_NODAD} if ":" in a else {}))
     with _Step("set %s up" % plan["ifname"]):
         ctr.link("set", index=cidx, state="up")
-    for a, _ in addrs:
-        gw = meta["gateway6"] if ":" in a else meta["gateway"]
-        if gw:
-            with _Step("default route via %s" % gw):
-                ctr.route("add", gateway=gw, oif=cidx)
+    for gw in {meta["gateway6"] if ":" in a else meta["gateway"] for a, _ in addrs}:
+        with _Step("default route via %s" % gw):
+            ctr.route("add", gateway=gw, oif=cidx)
     if rules:
         netstate["table"] = table
         _nft(_nft_rules(table, bridge, addrs, plan["masquerade"], plan["ports"]))

@@ -394,6 +394,14 @@ def test_stale_leases_are_taken_back(rt, make_bundle, cid, net):
         os.rename(aside, os.path.join(rt.root, c2))
     rt("delete", "--force", c2, check=True)
     assert json.load(open(lease))["id"] == c3
+    # 3. a lease file nobody can read (a crash mid-write) is taken back too
+    junk = os.path.join(rt.root, ".net", "leases", net.bridge, net.ip(77))
+    with open(junk, "w") as f:
+        f.write("{not json")
+    c4 = cid()
+    rt("create", "--bundle", net_bundle(make_bundle, ["true"], net.ann()), c4, check=True)
+    assert not os.path.exists(junk)
+    rt("delete", c4, check=True)
     rt("delete", "--force", c3, check=True)
     assert not net_left(rt)
     assert net.bridge not in links()
