@@ -541,3 +541,20 @@ def test_update_flags_to_resources():
         update_resources({"memory": "1q"})
     with pytest.raises(Usage, match="10 to 1000"):
         update_resources({"blkio-weight": "5"})
+
+
+def test_resources_type_check(tmp_path):
+    from pyrunc.cgroups.validate import check
+    m = make_v1(tmp_path)
+    for bad, words in (({"memory": {"limit": "x"}}, "memory.limit: want an integer"),
+                       ({"cpu": {"cpus": 3}}, "cpu.cpus: want a string"),
+                       ({"blockIO": {"throttleReadBpsDevice": [{"major": "8"}]}},
+                        "blockIO.throttleReadBpsDevice[0].major"),
+                       ({"unified": {"memory.high": 5}}, "unified.memory.high"),
+                       ({"memory": {"disableOOMKiller": 1}}, "want a boolean"),
+                       ([], "LinuxResources object")):
+        with pytest.raises(CgroupError, match=words.replace("[", r"\[").replace("]", r"\]")):
+            check(bad)
+    with pytest.raises(CgroupError, match="want an integer"):
+        m.set({"pids": {"limit": 1.5}}, update=True)
+    check({"memory": {"limit": -1, "swap": None}, "rdma": {"x": {"hcaHandles": 1}}})

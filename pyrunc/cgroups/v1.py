@@ -121,6 +121,8 @@ class Manager:
         device rules are left alone (as runc) and a failure rolls back every
         value already written."""
         from .v1_resources import Writer, apply_resources
+        from .validate import check
+        check(resources or {})
         w = Writer(journal=update)
         try:
             apply_resources(self, resources or {}, w, devices=not update)

@@ -160,10 +160,14 @@ def set_cpu(mgr, cpu, w):
     if cfs:
         p = need(mgr, "cpu", "linux.resources.cpu." + next(iter(cfs)))
         # realtime: period before runtime (runtime must fit in the period)
-        if cfs.get("realtimePeriod"):
-            w.write(p, "cpu.rt_period_us", cfs["realtimePeriod"])
-        if cfs.get("realtimeRuntime"):
-            w.write(p, "cpu.rt_runtime_us", cfs["realtimeRuntime"])
+        try:
+            if cfs.get("realtimePeriod"):
+                w.write(p, "cpu.rt_period_us", cfs["realtimePeriod"])
+            if cfs.get("realtimeRuntime"):
+                w.write(p, "cpu.rt_runtime_us", cfs["realtimeRuntime"])
+        except CgroupError as e:
+            raise CgroupError("%s (the parent cgroup's cpu.rt_runtime_us must leave room for "
+                              "it, and the runtime fit in the period)" % e)
         if cfs.get("shares"):
             w.write(p, "cpu.shares", cfs["shares"])
             got = int(read(p, "cpu.shares"))

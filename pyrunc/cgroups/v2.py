@@ -7,6 +7,20 @@ from . import ROOT, own_cgroups
 from .v1 import kill_all, read_procs, remove_parents, rmdir_retry
 
 
+def enable_controllers(d):
+    try:
+        with open(os.path.join(d, "cgroup.controllers")) as f:
+            ctrls = f.read().split()
+    except OSError:
+        return
+    for c in ctrls:
+        try:
+            with open(os.path.join(d, "cgroup.subtree_control"), "w") as f:
+                f.write("+" + c)
+        except OSError:
+            pass  # reported later, by the writer that needs it (v2_resources.need)
+
+
 class Manager:
     version = 2
 
@@ -44,16 +58,10 @@ class Manager:
                 continue
             if d != self.dir and d not in self.parents:
                 self.parents.append(d)
-            # enable every controller the parent has for the child below
-            parent = os.path.dirname(d)
+            # an intermediate folder we made hands every controller it has on
+            # to the next level (one at a time: one refusal must not lose all)
             if d != self.dir:
-                try:
-                    with open(os.path.join(parent, "cgroup.controllers")) as f:
-                        ctrls = f.read().split()
-                    with open(os.path.join(d, "cgroup.subtree_control"), "w") as f:
-                        f.write(" ".join("+" + c for c in ctrls))
-                except OSError:
-                    pass
+                enable_controllers(d)
 
     def apply(self, pid):
         try:
@@ -66,6 +74,8 @@ class Manager:
         """See v1.Manager.set."""
         from .v1_resources import Writer
         from .v2_resources import apply_resources
+        from .validate import check
+        check(resources or {})
         w = Writer(journal=update)
         try:
             apply_resources(self, resources or {}, w, devices=not update, update=update)
