@@ -491,3 +491,43 @@ def test_failed_create_leaves_no_network(rt, make_bundle, cid, net):
     assert links() == before
     assert not [t for t in nft_tables() if t.startswith("pyrunc-")]
     assert not net_left(rt)
+
+
+def test_bridge_in_a_user_namespace(rt, make_bundle, cid, net):
+    def edit(c):
+        c["linux"]["namespaces"].append({"type": "user"})
+        c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    b = net_bundle(make_bundle, ["sh", "-c", "ip -o addr show eth0; ping -c1 -W3 %s" % net.gw],
+                   net.ann(), edit=edit)
+    p = rt("run", "--bundle", b, cid())
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert net.ip(2) + "/24" in p.stdout and "1 packets received" in p.stdout
+
+
+def test_one_bridge_one_subnet(rt, make_bundle, cid, net):
+    rt("create", "--bundle", net_bundle(make_bundle, ["sleep", "10"], net.ann()), cid(),
+       check=True)
+    other = dict(net.ann(), **{P + "subnet": "10.232.0.0/24"})
+    c = cid()
+    p = rt("create", "--bundle", net_bundle(make_bundle, ["true"], other), c)
+    assert p.returncode != 0
+    assert p.stderr.strip().splitlines() == [
+        "pyrunc: network: bridge %s has the subnet %s, not 10.232.0.0/24"
+        % (net.bridge, net.subnet)]
+    assert not os.path.exists(os.path.join(rt.root, c))
+
+
+def test_existing_bridge_is_used_and_kept(rt, make_bundle, cid, net):
+    # a bridge made by someone else: pyrunc adds its gateway address, and at
+    # the last delete takes that address off again but leaves the bridge
+    subprocess.run(["ip", "link", "add", net.bridge, "type", "bridge"], check=True)
+    b = net_bundle(make_bundle, ["sh", "-c", "ping -c1 -W3 %s" % net.gw], net.ann())
+    p = rt("run", "--bundle", b, cid())
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "1 packets received" in p.stdout
+    assert net.bridge in links()
+    out = subprocess.run(["ip", "-o", "addr", "show", "dev", net.bridge], capture_output=True,
+                         text=True, check=True).stdout
+    assert net.gw not in out
+    assert not net_left(rt)
