@@ -558,3 +558,20 @@ def test_resources_type_check(tmp_path):
     with pytest.raises(CgroupError, match="want an integer"):
         m.set({"pids": {"limit": 1.5}}, update=True)
     check({"memory": {"limit": -1, "swap": None}, "rdma": {"x": {"hcaHandles": 1}}})
+
+
+def test_v1_freeze_that_never_settles_thaws_and_fails(tmp_path, monkeypatch):
+    import io
+    m = make_v1(tmp_path)
+    m.freeze_tries = 20
+    state = os.path.join(m.path("freezer"), "freezer.state")
+
+    def stuck_open(path, mode="r", *a, **kw):  # a task in D state: FREEZING forever
+        if path == state and mode == "r":
+            return io.StringIO("FREEZING")
+        return open(path, mode, *a, **kw)
+    monkeypatch.setattr(v1, "open", stuck_open, raising=False)
+    with pytest.raises(CgroupError, match="did not reach FROZEN"):
+        m.freeze()
+    monkeypatch.undo()
+    assert open(state).read() == "THAWED"  # the last write thawed it

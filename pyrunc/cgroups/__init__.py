@@ -18,6 +18,12 @@ A manager is made from the container's config (``for_config``) or from the
 cgroupsPath: absolute (under each hierarchy's root), relative (under the
 runtime's own cgroup, as runc does) or absent (``pyrunc/<id>``, relative).
 Paths never escape the hierarchy: ``..`` components are refused.
+
+Modules: v1 / v2 (managers), v1_resources / v2_resources (linux.resources
+writers; ``set(res, update=True)`` leaves device rules alone and rolls back on
+failure), devices (the v1 rule semantics and the v2 eBPF device program),
+stats (runc's `events --stats` shape, OOM counter), validate (types of an
+`update` request). None of them is imported by state/list/kill.
 """
 import os
 

@@ -28,6 +28,7 @@ def hierarchies():
 
 class Manager:
     version = 1
+    freeze_tries = 1000
 
     def __init__(self, paths, parents=None):
         self.paths = paths            # {controller: absolute folder}
@@ -156,16 +157,24 @@ class Manager:
         path = self.paths.get("freezer")
         if not path:
             raise CgroupError("the freezer controller is not mounted")
-        for _ in range(1000):
-            with open(path + "/freezer.state", "w") as f:
-                f.write(want)
-            with open(path + "/freezer.state") as f:
-                if f.read().strip() == want:
-                    return
-            time.sleep(0.001)
-        if want == "FROZEN":
-            self._freezer("THAWED")  # never leave a cgroup half frozen
-        raise CgroupError("freezer did not reach %s" % want)
+        try:
+            for _ in range(self.freeze_tries):
+                with open(path + "/freezer.state", "w") as f:
+                    f.write(want)
+                with open(path + "/freezer.state") as f:
+                    if f.read().strip() == want:
+                        return
+                time.sleep(0.001)
+            err = CgroupError("freezer %s did not reach %s (a task in uninterruptible "
+                              "sleep?)" % (path, want))
+        except OSError as e:
+            err = CgroupError("freezer %s: %s" % (path, e.strerror))
+        if want == "FROZEN":  # never leave a cgroup half frozen
+            try:
+                self._freezer("THAWED")
+            except CgroupError:
+                pass
+        raise err
 
     def stats(self):
         from .stats import v1_stats

@@ -23,6 +23,7 @@ def enable_controllers(d):
 
 class Manager:
     version = 2
+    freeze_tries = 1000
 
     def __init__(self, path, parents=None):
         self.dir = path
@@ -103,17 +104,24 @@ class Manager:
         self._freeze("0")
 
     def _freeze(self, v):
-        with open(self.dir + "/cgroup.freeze", "w") as f:
-            f.write(v)
         want = "frozen 1" if v == "1" else "frozen 0"
-        for _ in range(1000):
-            with open(self.dir + "/cgroup.events") as f:
-                if want in f.read():
-                    return
-            time.sleep(0.001)
-        if v == "1":
-            self._freeze("0")
-        raise CgroupError("cgroup did not reach frozen=%s" % v)
+        try:
+            with open(self.dir + "/cgroup.freeze", "w") as f:
+                f.write(v)
+            for _ in range(self.freeze_tries):
+                with open(self.dir + "/cgroup.events") as f:
+                    if want in f.read():
+                        return
+                time.sleep(0.001)
+            err = CgroupError("cgroup %s did not reach frozen=%s" % (self.dir, v))
+        except OSError as e:
+            err = CgroupError("freeze %s: %s" % (self.dir, e.strerror))
+        if v == "1":  # never leave a cgroup half frozen
+            try:
+                self._freeze("0")
+            except CgroupError:
+                pass
+        raise err
 
     def stats(self):
         from .stats import v2_stats
