@@ -22,6 +22,7 @@ import errno
 import fcntl
 import gc
 import os
+import stat as _stat
 import struct
 
 from . import _native, capabilities, hooks, namespaces, paths, rootfs, seccomp, security, sync
@@ -88,10 +89,15 @@ def container_init(sock, plan, gate):
         proc = config["process"]
         nss = plan["namespaces"]
         os.setsid()
-        # Our fd folder on the host's procfs, held before pivot_root: exec.fifo
-        # is reopened through it, so the container's own /proc (absent, or
-        # whatever the config mounts there) is never trusted for that.
-        procfd = os.open("/proc/self/fd", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        # exec.fifo is reopened through a procfs fd folder. The container's
+        # own procfs when the config mounts one (checked, and the reopened
+        # file checked to be our fifo: _open_fifo). Only without one is the
+        # host's held across pivot_root: that is a host procfs handle in init
+        # until `start` (security.md item 9), reachable through
+        # /proc/<init>/fd by anyone allowed to ptrace init.
+        procfd = -1
+        if not _has_procfs(config, nss):
+            procfd = os.open("/proc/self/fd", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         if nss.get("network", 1) is None:
             stage = "loopback"
             loopback_up()
@@ -186,9 +192,8 @@ def container_init(sock, plan, gate):
     # After "ready" nobody listens on the socket: errors go to stderr.
     try:
         stage = "exec.fifo"
-        fd = os.open(str(plan["fifo_fd"]), os.O_WRONLY | os.O_CLOEXEC, dir_fd=procfd)
+        fd = _open_fifo(plan["fifo_fd"], procfd)
         os.close(plan["fifo_fd"])
-        os.close(procfd)
         stage = "startContainer hooks"
         start_hooks = hooks.of(config, "startContainer")
         if start_hooks:
@@ -205,6 +210,35 @@ def container_init(sock, plan, gate):
             os.write(2, ("pyrunc: %s: %s\n" % (stage, msg)).encode())
         finally:
             os._exit(127 if stage == "exec" else 1)
+
+
+def _has_procfs(config, nss):
+    return "mount" in nss and any(
+        m.get("type") == "proc" and rootfs.clean(m.get("destination") or "") == "/proc"
+        for m in config.get("mounts") or ())
+
+
+def _open_fifo(fifo_fd, procfd):
+    """Open exec.fifo for writing (blocks until `start`) from its O_PATH fd."""
+    if procfd < 0:  # the container's procfs: checked, then used by path (no fd held
+        # while the open blocks), the result checked below
+        d = os.open("/proc/self/fd", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            if N.fs_type(d) != N.PROC_SUPER_MAGIC:
+                raise OSError(errno.EXDEV, "/proc/self/fd is not on procfs")
+        finally:
+            os.close(d)
+        fd = os.open("/proc/self/fd/%d" % fifo_fd, os.O_WRONLY | os.O_CLOEXEC)
+    else:
+        try:
+            fd = os.open(str(fifo_fd), os.O_WRONLY | os.O_CLOEXEC, dir_fd=procfd)
+        finally:
+            os.close(procfd)
+    a, b = os.fstat(fd), os.fstat(fifo_fd)
+    if (a.st_dev, a.st_ino) != (b.st_dev, b.st_ino):
+        os.close(fd)
+        raise OSError(errno.EXDEV, "reopened exec.fifo is another file")
+    return fd
 
 
 def _seccomp_notify(sock, plan):
@@ -258,9 +292,23 @@ def setup_console(sock, size, bind_console=True):
     if not bind_console:
         return
     # /dev/console is this pty (bind-mounted over whatever the image has)
+    planted = False
     try:
         top = os.open("/", paths.O_PATH_DIR)
         try:
+            # An image may plant /dev/console -> /dev/pts/0 or a file: a symlink
+            # (or anything but a file or device) is removed, so the bind below
+            # lands on /dev/console itself (security.md item 6).
+            dfd = paths.mkdir_in_root(top, "/dev")
+            try:
+                st = os.stat("console", dir_fd=dfd, follow_symlinks=False)
+                if not (_stat.S_ISREG(st.st_mode) or _stat.S_ISCHR(st.st_mode)):
+                    planted = True
+                    os.unlink("console", dir_fd=dfd)
+            except FileNotFoundError:
+                pass
+            finally:
+                os.close(dfd)
             cfd = paths.mkfile_in_root(top, "/dev/console", 0o600)
         finally:
             os.close(top)
@@ -268,8 +316,11 @@ def setup_console(sock, size, bind_console=True):
             N.mount("/proc/self/fd/0", paths.fd_path(cfd), None, N.MS_BIND)
         finally:
             os.close(cfd)
-    except OSError:
-        pass  # a read-only /dev: the console is still our stdio
+    except OSError as e:
+        if planted:  # never leave the image's symlink as the console (runc fails too)
+            raise OSError(e.errno, "cannot replace the image's /dev/console symlink with "
+                          "the pty: %s" % os.strerror(e.errno))
+        # a read-only /dev: the console is still our stdio
 
 
 def set_user(user, caps, userns):

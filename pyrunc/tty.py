@@ -36,7 +36,13 @@ def send_console(path, fd):
     s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
     try:
         s.connect(path)
-        name = os.ttyname(fd) if os.isatty(fd) else "/dev/ptmx"
+        # The master lives in the container's devpts: ttyname() finds no
+        # name for it from here (ENOTTY). runc sends the name it opened,
+        # "/dev/ptmx"; consumers only use the fd.
+        try:
+            name = os.ttyname(fd)
+        except OSError:
+            name = "/dev/ptmx"
         s.sendmsg([name.encode()], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS,
                                      struct.pack("i", fd))])
     finally:
