@@ -42,6 +42,25 @@ RUN_FLAGS = dict(CREATE_FLAGS, **{
     "no-subreaper": ("bool", (), "accepted; pyrunc reaps through a subreaper regardless"),
 })
 
+EXEC_FLAGS = {
+    "process": ("str", ("p",), "process.json: the whole process (other process flags ignored)"),
+    "tty": ("bool", ("t",), "allocate a pseudo-TTY"),
+    "cwd": ("str", (), "working folder in the container"),
+    "env": ("list", ("e",), "add an environment variable (repeatable)"),
+    "user": ("str", ("u",), "uid[:gid] (numbers)"),
+    "additional-gids": ("list", ("g",), "add a supplementary gid (repeatable)"),
+    "cap": ("list", ("c",), "add a capability to bounding, effective, permitted (repeatable)"),
+    "no-new-privs": ("bool", (), "set no_new_privs"),
+    "apparmor": ("str", (), "AppArmor profile"),
+    "process-label": ("str", (), "SELinux label"),
+    "detach": ("bool", ("d",), "return once the process runs"),
+    "pid-file": ("str", (), "write the process's pid here"),
+    "preserve-fds": ("int", (), "pass fds 3..3+N-1 to the process"),
+    "console-socket": ("str", (), "unix socket that receives the pty master"),
+    "cgroup": ("list", (), "sub-cgroup to join: path, or controller[,controller]:path on v1"),
+    "ignore-paused": ("bool", (), "exec even if the container is paused"),
+}
+
 COMMANDS = {
     "spec": ({"bundle": BUNDLE["bundle"], "rootless": ("bool", (), "a spec for rootless use"),
               "network": ("str", (), "bridge: annotations asking pyrunc to network the "
@@ -57,6 +76,7 @@ COMMANDS = {
              "<id>|<bundle> [signal]", "signal the container (default SIGTERM)"),
     "delete": ({"force": ("bool", ("f",), "kill a running container first")},
                "<id>|<bundle>", "delete a container"),
+    "exec": (EXEC_FLAGS, "<id> <command> [args...]", "run a process in a running container"),
 }
 
 HELP_FOOTER = """\
@@ -349,7 +369,36 @@ def cmd_delete(root, g, opts, pos, log):
     container.delete(root, cid, force=opts.get("force", False), warn=log.warn)
 
 
+def cmd_exec(root, g, opts, pos, log):
+    from .exec import exec_process
+    if not pos:
+        raise Usage('"exec" requires a container id')
+    process = None
+    if opts.get("process"):
+        from . import jsonio
+        path = opts["process"]
+        try:
+            with open(path, "rb") as f:
+                process = jsonio.loads(f.read())
+        except OSError as e:
+            raise OSError(e.errno, "process %s: %s" % (path, e.strerror))
+        except ValueError as e:
+            raise Usage("process %s: invalid JSON: %s" % (path, e))
+    elif len(pos) < 2:
+        raise Usage("exec args cannot be empty")
+    return exec_process(
+        root, pos[0], process, args=pos[1:], tty=opts.get("tty"), cwd=opts.get("cwd"),
+        env=opts.get("env", ()), user=opts.get("user"),
+        additional_gids=opts.get("additional-gids", ()), caps=opts.get("cap", ()),
+        no_new_privs=opts.get("no-new-privs"), apparmor=opts.get("apparmor"),
+        process_label=opts.get("process-label"), detach=opts.get("detach", False),
+        pid_file=opts.get("pid-file"), console_socket=opts.get("console-socket"),
+        preserve_fds=_preserve(opts), cgroup=opts.get("cgroup"),
+        ignore_paused=opts.get("ignore-paused", False), warn=log.warn)
+
+
 COMMAND_FUNCS = {
+    "exec": cmd_exec,
     "spec": cmd_spec, "create": cmd_create, "start": cmd_start, "run": cmd_run,
     "state": cmd_state, "list": cmd_list, "kill": cmd_kill, "delete": cmd_delete,
 }

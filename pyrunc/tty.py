@@ -58,7 +58,21 @@ def _winsize(src, dst):
         pass
 
 
-def wait_foreground(pid, master=-1):
+def catch_forwarded():
+    """Queue the signals wait_foreground forwards, from now on: call it before
+    the process starts, or a signal sent right after it starts (by someone
+    who saw it run) hits the runtime instead. Pass the list on as ``caught``."""
+    caught = []
+
+    def queue(sig, frame):
+        caught.append(sig)
+
+    for sig in FORWARDED:
+        _signal.signal(sig, queue)
+    return caught
+
+
+def wait_foreground(pid, master=-1, caught=None):
     """Wait for ``pid`` (reaping any reparented orphans on the way)."""
     import select
     pending = []
@@ -74,6 +88,8 @@ def wait_foreground(pid, master=-1):
     old = {}
     for sig in FORWARDED + (SIGCHLD,):
         old[sig] = _signal.signal(sig, on_signal)
+    if caught:
+        pending[:0] = caught  # queued before we got here: forward first
     saved_tty = None
     if master >= 0 and os.isatty(0):
         import termios

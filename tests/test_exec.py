@@ -145,7 +145,11 @@ def test_env_cwd_user_from_config_and_flags(rt, running):
     c, _ = running(env=["PATH=/bin", "FROMCONF=1"], cwd="/tmp",
                    user={"uid": 0, "gid": 0, "umask": 0o027})
     out = out_of(rt, c, "sh", "-c", "echo $FROMCONF; pwd; id -u; umask")
-    assert out.splitlines() == ["1", "/tmp", "0", "0027"]
+    assert out.splitlines()[:3] == ["1", "/tmp", "0"]
+    # runc 1.1.5's exec leaves the umask it was started with (a difference:
+    # process.user.umask belongs to the process, so pyrunc applies it)
+    if not rt.is_runc:
+        assert out.splitlines()[3] == "0027"
     out = out_of(rt, c, "sh", "-c", "echo $FROMCONF $X; pwd; id -u; id -g; "
                  "grep Groups /proc/self/status")
     assert out.splitlines()[0] == "1"
@@ -187,7 +191,7 @@ def test_caps_default_and_cap_flag(rt, running):
 
 
 def test_no_new_privs(rt, running):
-    c, _ = running()
+    c, _ = running(noNewPrivileges=False)
     st = out_of(rt, c, "cat", "/proc/self/status")
     assert status_field(st, "NoNewPrivs") == "0"
     p = rt("exec", "--no-new-privs", c, "cat", "/proc/self/status")
@@ -246,17 +250,13 @@ def test_preserve_fds(rt, running, tmp_path):
     c, _ = running()
     f = tmp_path / "f"
     f.write_text("preserved\n")
-    fd = os.open(str(f), os.O_RDONLY)
-    try:
-        os.dup2(fd, 3) if fd != 3 else None
-        p = rt("exec", "--preserve-fds", "1", c, "sh", "-c", "cat <&3; ls /proc/self/fd",
-               pass_fds=(3,))
-    finally:
-        os.close(fd)
-        if fd != 3:
-            os.close(3)
+    # the shell puts the file on fd 3 of the runtime (never touch our own fd 3)
+    p = subprocess.run(["sh", "-c", 'exec "$@" 3<"$F"', "sh"] +
+                       rt.argv("exec", "--preserve-fds", "1", c, "sh", "-c", "cat <&3"),
+                       env=dict(os.environ, F=str(f)), capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=60)
     assert p.returncode == 0, p.stderr
-    assert p.stdout.splitlines()[0] == "preserved"
+    assert p.stdout == "preserved\n"
 
 
 def test_cwd_must_stay_in_root(rt, running):
@@ -307,14 +307,22 @@ def test_paused(rt, running, tmp_path):
         wait_status(rt, c, "paused")
         p = rt("exec", c, "true")
         assert p.returncode != 0 and "cannot exec in a paused container" in p.stdout + p.stderr
+        # --ignore-paused: the process joins the frozen cgroup, so it (and,
+        # as with runc, the exec command) only goes on once the container thaws
         pf = str(tmp_path / "pid")
-        p = rt("exec", "-d", "--ignore-paused", "--pid-file", pf, c, "sleep", "30")
-        assert p.returncode == 0, p.stderr
-        epid = int(open(pf).read())
+        p = subprocess.Popen(rt.argv("exec", "-d", "--ignore-paused", "--pid-file", pf, c,
+                                     "sleep", "30"), stdin=subprocess.DEVNULL)
+        time.sleep(0.5)
     finally:
         with open(fr, "w") as f:
             f.write("THAWED")
+    try:
+        assert p.wait(timeout=20) == 0
+    finally:
+        p.kill()
+        p.wait()
     wait_status(rt, c, "running")
+    epid = int(open(pf).read())
     with open("/proc/%d/cmdline" % epid) as f:
         assert f.read().startswith("sleep")
 
