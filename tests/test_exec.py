@@ -153,8 +153,9 @@ def test_env_cwd_user_from_config_and_flags(rt, running):
     out = out_of(rt, c, "sh", "-c", "echo $FROMCONF $X; pwd; id -u; id -g; "
                  "grep Groups /proc/self/status")
     assert out.splitlines()[0] == "1"
-    p = rt("exec", "--env", "X=2", "-e", "Y=3", "--cwd", "/", "--user", "1000:1001",
-           "-g", "5", "--additional-gids", "6", c, "sh", "-c",
+    # one form per flag: runc's flag library refuses "--env" mixed with "-e"
+    p = rt("exec", "-e", "X=2", "-e", "Y=3", "--cwd", "/", "--user", "1000:1001",
+           "--additional-gids", "5", "--additional-gids", "6", c, "sh", "-c",
            "echo $FROMCONF $X $Y; pwd; id -u; id -g; grep Groups /proc/self/status")
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
