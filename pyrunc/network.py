@@ -78,10 +78,14 @@ container that asked, after the container init was forked: its netlink
 sockets (close-on-exec, closed before we return) never exist in the
 container. teardown() (`delete`) deletes links with one RTM_DELLINK message
 of its own (_link_del) and imports no pyroute2 (except to take the gateway
-addresses off a bridge pyrunc adopted rather than made). The netlink socket inside the container's namespace
-is made by a setns(CLONE_NEWNET) there and back around socket creation (a
-socket stays in the namespace it was created in), instead of pyroute2's
-netns= option, which forks a helper.
+addresses off a bridge pyrunc adopted rather than made). The netlink socket
+inside the container's namespace is made by a setns(CLONE_NEWNET) there and
+back around socket creation (a socket stays in the namespace it was created
+in), instead of pyroute2's netns= option, which forks a helper.
+
+Measured here (median of 8, busy machine): `create` 43 ms plain, ~170-250
+ms with a bridge (pyroute2's import is ~125 ms of it); `delete` 18-22 ms
+plain, ~34 ms networked, ~90 ms when it also removes the bridge.
 """
 import fcntl
 import os
@@ -726,6 +730,8 @@ def setup(root, cid, config, init_pid, warn=None):
     that teardown() takes. On failure, undoes what it did and raises."""
     from . import state as state_mod
     plan = parse(config)
+    if not plan["devices"] and plan["mode"] is None:
+        return {}  # mode=none: nothing to do, no pyroute2
     st = state_mod.proc_stat(init_pid)
     if st is None:
         raise NetworkError("network: container init %d is gone" % init_pid)

@@ -242,8 +242,8 @@ def test_parallel_creates_get_distinct_addresses(rt, make_bundle, cid, net, no_l
 
 
 def test_delete_removes_veth_lease_rules_and_bridge(rt, make_bundle, cid, net):
-    b = net_bundle(make_bundle, ["sleep", "100"],
-                   net.ann(masquerade="true", ports="18%03d:80,18%03d:53/udp" % (net_n(net), net_n(net))))
+    ports = "18%03d:80,18%03d:53/udp" % (net_n(net), net_n(net))
+    b = net_bundle(make_bundle, ["sleep", "100"], net.ann(masquerade="true", ports=ports))
     c = cid()
     p = rt("create", "--bundle", b, c)
     assert p.returncode == 0, p.stderr
