@@ -377,3 +377,49 @@ def test_terminal_rules(rt, running, tmp_path):
         assert p.returncode != 0 and "console socket" in p.stdout + p.stderr
     finally:
         srv.close()
+
+
+def _userns(cfg):
+    cfg["linux"]["namespaces"].append({"type": "user"})
+    cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+    cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+    # sysfs cannot be mounted fresh without owning the netns' userns ancestry
+    cfg["mounts"] = [m for m in cfg["mounts"] if m["destination"] not in
+                     ("/sys", "/sys/fs/cgroup")]
+
+
+def test_exec_into_user_namespace(rt, make_bundle, cid):
+    b = make_bundle(["sleep", "1000"], edit=_userns)
+    c = cid()
+    rt("run", "-d", "--bundle", b, c, check=True)
+    pid = rt.state(c)["pid"]
+    p = subprocess.Popen(rt.argv("exec", "--user", "1000", c, "sh", "-c",
+                                 "id -u; cat /proc/self/uid_map; sleep 30"),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "1000\n"
+        assert p.stdout.readline().split() == ["0", "200000", "65536"]
+        epid = _wait_child_of_ns(pid, "sleep", exclude=pid)
+        assert os.readlink("/proc/%d/ns/user" % epid) == os.readlink("/proc/%d/ns/user" % pid)
+        with open("/proc/%d/status" % epid) as f:
+            assert status_field(f.read(), "Uid").split()[0] == str(200000 + 1000)
+    finally:
+        p.kill()
+        p.wait()
+    out = out_of(rt, c, "id", "-u")
+    assert out == "0\n"
+
+
+def test_exec_without_own_namespaces_stays_on_host_ns(rt, make_bundle, cid):
+    # no uts/ipc namespace in the config: exec stays in the host's (as init does)
+    def edit(cfg):
+        cfg["linux"]["namespaces"] = [n for n in cfg["linux"]["namespaces"]
+                                      if n["type"] not in ("uts", "ipc")]
+        cfg.pop("hostname", None)
+    b = make_bundle(["sleep", "1000"], edit=edit)
+    c = cid()
+    rt("run", "-d", "--bundle", b, c, check=True)
+    out = out_of(rt, c, "sh", "-c", "for n in uts ipc mnt; do readlink /proc/self/ns/$n; done")
+    uts, ipc, mnt = out.split()
+    assert uts == os.readlink("/proc/self/ns/uts") and ipc == os.readlink("/proc/self/ns/ipc")
+    assert mnt != os.readlink("/proc/self/ns/mnt")
