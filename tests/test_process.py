@@ -104,16 +104,11 @@ def test_preserve_fds(rt, make_bundle, cid, tmp_path):
     f = tmp_path / "shared"
     f.write_text("from the host\n")
     b = make_bundle(["sh", "-c", "cat <&3"])
-    fd = os.open(str(f), os.O_RDONLY)
-    try:
-        if fd != 3:
-            os.dup2(fd, 3)
-        p = subprocess.run(rt.argv("run", "--preserve-fds", "1", "--bundle", b, cid()),
-                           capture_output=True, text=True, pass_fds=(3,), timeout=60)
-    finally:
-        os.close(fd)
-        if fd != 3:
-            os.close(3)
+    # fd 3 is opened by a shell in the child: never dup2 over this process's
+    # low fds (pytest keeps its saved stdio there)
+    p = subprocess.run(["sh", "-c", 'exec 3<"$0"; exec "$@"', str(f)]
+                       + rt.argv("run", "--preserve-fds", "1", "--bundle", b, cid()),
+                       capture_output=True, text=True, timeout=60)
     assert p.stdout == "from the host\n", p.stderr
 
 
