@@ -78,8 +78,7 @@ def build_process(defaults, args=(), tty=None, cwd=None, env=(), user=None,
     security.md item 8)."""
     p = _copy(defaults)  # copy.deepcopy costs 1.5 ms of import
     p["args"] = list(args)
-    if tty is not None:
-        p["terminal"] = bool(tty)
+    p["terminal"] = bool(tty)  # never the config's: runc allocates a tty only with -t
     if cwd:
         p["cwd"] = cwd
     p["env"] = list(p.get("env") or []) + list(env)

@@ -244,3 +244,29 @@ def test_interactive_exec_in_tmux(rt, make_bundle, cid, tmux):
     s = t.wait_for("TTY-RESTORED")
     assert "EXIT=6" in s
     assert rt.state(c)["status"] == "running"
+
+
+def test_exec_into_terminal_container_without_t_has_no_tty(rt, make_bundle, cid, console):
+    # the container's terminal: true is not inherited by exec: only -t allocates
+    b = make_bundle(["sleep", "1000"], terminal=True)
+    c = cid()
+    srv = console()
+    rt("create", "--console-socket", srv.path, "--bundle", b, c, check=True)
+    srv.receive()
+    rt("start", c, check=True)
+    p = rt("exec", c, "tty")
+    assert p.returncode == 1 and p.stdout == "not a tty\n"
+
+
+def test_exec_tty_into_user_namespace(rt, make_bundle, cid, console):
+    from test_exec import _userns
+    b = make_bundle(["sleep", "1000"], terminal=False, edit=_userns)
+    c = cid()
+    rt("run", "-d", "--bundle", b, c, check=True)
+    srv = console()
+    p = rt("exec", "-d", "-t", "--console-socket", srv.path, c, "sh")
+    assert p.returncode == 0, p.stderr
+    srv.receive()
+    out = talk(srv.master, "id -u; readlink /proc/self/fd/0; echo END-$((1+1))\n", "END-2")
+    assert "/dev/pts/" in out
+    os.write(srv.master, b"exit\n")
