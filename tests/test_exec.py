@@ -423,3 +423,50 @@ def test_exec_without_own_namespaces_stays_on_host_ns(rt, make_bundle, cid):
     uts, ipc, mnt = out.split()
     assert uts == os.readlink("/proc/self/ns/uts") and ipc == os.readlink("/proc/self/ns/ipc")
     assert mnt != os.readlink("/proc/self/ns/mnt")
+
+
+def test_joining_process_is_non_dumpable_until_execve(rt, running, tmp_path):
+    # Traced with strace -f: the process that calls setns (or an ancestor
+    # it forked from) set PR_SET_DUMPABLE 0 before its first setns, and
+    # nothing makes it dumpable again before the user's binary is exec'd.
+    # /proc/<pid>/exe of that process is the host runtime binary.
+    import re
+    import shutil
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed")
+    c, _ = running()
+    log = str(tmp_path / "trace")
+    p = subprocess.run(["strace", "-f", "-o", log, "-e", "trace=prctl,setns,execve,clone,clone3,"
+                        "vfork,fork"] + rt.argv("exec", c, "/bin/true"),
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    lines = open(log).read().splitlines()
+    parent = {}
+    for line in lines:
+        m = re.match(r"^(\d+) .*\b(clone3?|vfork|fork)\b.*= (\d+)$", line)
+        if m:
+            parent[int(m.group(3))] = int(m.group(1))
+
+    def lineage(pid):
+        out = {pid}
+        while pid in parent:
+            pid = parent[pid]
+            out.add(pid)
+        return out
+
+    def pid_of(line):
+        return int(line.split()[0])
+
+    first_setns = next(i for i, l in enumerate(lines) if " setns(" in l)
+    joiner = pid_of(lines[first_setns])
+    dumpable_off = [i for i, l in enumerate(lines[:first_setns])
+                    if "PR_SET_DUMPABLE, SUID_DUMP_DISABLE" in l
+                    and pid_of(l) in lineage(joiner)]
+    assert dumpable_off, "setns before PR_SET_DUMPABLE 0"
+    final = next(i for i, l in enumerate(lines) if 'execve("/bin/true"' in l)
+    target = pid_of(lines[final])
+    assert joiner in lineage(target), "the process is not a fork of the joiner"
+    again = [l for l in lines[dumpable_off[0]:final]
+             if "PR_SET_DUMPABLE" in l and "SUID_DUMP_DISABLE" not in l
+             and pid_of(l) in lineage(target)]
+    assert not again, again
