@@ -277,8 +277,6 @@ def test_cgroup_escape_rejected(rt, running):
 
 
 def test_cgroup_sub(rt, running):
-    if rt.is_runc:
-        pytest.skip("runc 1.1.5 supports --cgroup only on cgroup v2 (host is v1 hybrid)")
     c, pid = running()
     with open("/proc/%d/cgroup" % pid) as f:
         mem = [l for l in f.read().splitlines() if ":memory:" in l][0].split(":", 2)[2]
