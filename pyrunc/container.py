@@ -495,6 +495,12 @@ def run(root, cid, bundle, detach=False, keep=False, pid_file=None, console_sock
                 preserve_fds=preserve_fds, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
                 systemd_cgroup=systemd_cgroup, detached=detach, warn=warn,
                 _console=None if detach else console)
+    caught = None
+    if not detach:
+        # from start on, a signal for us is one for the container: queue it
+        # until wait_foreground forwards (else it kills us, not the container)
+        from . import tty
+        caught = tty.catch_forwarded()
     try:
         start(root, cid, warn)
     except BaseException:
@@ -502,9 +508,8 @@ def run(root, cid, bundle, detach=False, keep=False, pid_file=None, console_sock
         raise
     if detach:
         return 0
-    from . import tty
     pid = st.pid
-    code = tty.wait_foreground(pid, console[0] if console else -1)
+    code = tty.wait_foreground(pid, console[0] if console else -1, caught)
     if not keep:
         _delete_quietly(root, cid, warn)
     return code

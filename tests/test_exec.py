@@ -468,3 +468,23 @@ def test_joining_process_is_non_dumpable_until_execve(rt, running, tmp_path):
              if "PR_SET_DUMPABLE" in l and "SUID_DUMP_DISABLE" not in l
              and pid_of(l) in lineage(target)]
     assert not again, again
+
+
+def test_foreground_run_forwards_signals_right_after_start(rt, make_bundle, cid):
+    # the same race as exec: a signal sent as soon as the program runs, here
+    # while the runtime still runs a (slow) poststart hook
+    def edit(cfg):
+        cfg["hooks"] = {"poststart": [{"path": "/bin/sleep", "args": ["sleep", "0.5"]}]}
+    b = make_bundle(["sh", "-c", "trap 'echo got; exit 9' USR1; echo ready; "
+                     "while true; do sleep 0.05; done"], edit=edit)
+    c = cid()
+    p = subprocess.Popen(rt.argv("run", "--bundle", b, c), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "ready\n"
+        p.send_signal(signal.SIGUSR1)
+        assert p.wait(timeout=10) == 9
+        assert p.stdout.read() == "got\n"
+    finally:
+        p.kill()
+        p.wait()
