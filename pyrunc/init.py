@@ -189,7 +189,9 @@ def container_init(sock, plan, gate):
     except BaseException as e:
         sync.fail(sock, stage, e)
 
-    # After "ready" nobody listens on the socket: errors go to stderr.
+    # After "ready" nobody listens on the socket: errors go to stderr, and a
+    # "1" on exec.fifo tells `start` the program never ran.
+    fd = -1
     try:
         stage = "exec.fifo"
         fd = _open_fifo(plan["fifo_fd"], procfd)
@@ -208,6 +210,8 @@ def container_init(sock, plan, gate):
         msg = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         try:
             os.write(2, ("pyrunc: %s: %s\n" % (stage, msg)).encode())
+            if fd >= 0:
+                os.write(fd, b"1")
         finally:
             os._exit(127 if stage == "exec" else 1)
 
