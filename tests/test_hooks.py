@@ -132,3 +132,19 @@ def test_failing_poststop_is_only_a_warning(rt, make_bundle, cid, no_leaks):
     rt("run", "--keep", "--bundle", b, c, check=True)
     rt("delete", c, check=True)
     no_leaks(c, b)
+
+
+def test_failing_start_container_hook_fails_start(rt, make_bundle, cid):
+    def edit(cfg):
+        cfg["hooks"] = {"startContainer": [hook("exit 4")]}
+    b = make_bundle(["sleep", "100"], edit=edit)
+    c = cid()
+    rt("create", "--bundle", b, c, check=True)
+    p = rt("start", c)
+    if rt.is_runc and p.returncode == 0:
+        pytest.skip("runc 1.1 reports startContainer failures only on the init's stderr")
+    assert p.returncode != 0
+    end = time.time() + 5
+    while time.time() < end and rt.state(c)["status"] != "stopped":
+        time.sleep(0.02)
+    assert rt.state(c)["status"] == "stopped"
