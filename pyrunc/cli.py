@@ -570,7 +570,13 @@ def cmd_events(root, g, opts, pos, log):
     if opts.get("stats"):
         emit({"type": "stats", "id": cid, "data": container.stats(root, cid)})
         return 0
-    container.events(root, cid, emit, interval, warn=log.warn)
+    try:
+        container.events(root, cid, emit, interval, warn=log.warn)
+    except BrokenPipeError:  # the reader went away (`| head -1`): a quiet end
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
 
 
 COMMAND_FUNCS.update({"pause": cmd_pause, "resume": cmd_resume, "update": cmd_update,

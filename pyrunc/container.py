@@ -645,9 +645,11 @@ def events(root, cid, emit, interval=5.0, warn=_noop, poll=0.05):
         now = time.monotonic()
         if now >= due:
             try:
-                emit({"type": "stats", "id": cid, "data": cg.stats()})
-            except OSError as e:
+                data = cg.stats()
+            except OSError as e:  # skipped, as runc logs and goes on
                 warn("stats: %s" % e)
+            else:
+                emit({"type": "stats", "id": cid, "data": data})
             due += interval
             if due < now:  # fell behind (a slow stats read): no burst to catch up
                 due = now + interval

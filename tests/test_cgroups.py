@@ -407,3 +407,20 @@ def test_cgroupns_rw_mount_shows_own_cgroup_and_sub_cgroups_are_removed(rt, make
     assert "44" in lines and "mkdir-ok" in lines
     assert "warning" not in p.stderr
     no_leaks(c, b)
+
+
+def test_events_end_when_the_reader_goes_away(rt, make_bundle, cid):
+    c, pid, _ = run_detached(rt, make_bundle, cid, ["sleep", "100"])
+    ev = subprocess.Popen(rt.argv("events", "--interval", "50ms", c), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE)
+    try:
+        line = ev.stdout.readline()
+        assert json.loads(line)["type"] == "stats"
+        ev.stdout.close()
+        ev.wait(timeout=10)  # runc dies of SIGPIPE; pyrunc ends quietly
+        if not rt.is_runc:
+            assert ev.returncode == 0 and b"Traceback" not in ev.stderr.read()
+    finally:
+        if ev.poll() is None:
+            ev.kill()
+            ev.wait()
