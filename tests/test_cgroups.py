@@ -424,3 +424,47 @@ def test_events_end_when_the_reader_goes_away(rt, make_bundle, cid):
         if ev.poll() is None:
             ev.kill()
             ev.wait()
+
+
+def _own_cgroup(controller):
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _, ctrls, path = line.rstrip("\n").split(":", 2)
+            if (V2 and ctrls == "") or (not V2 and controller in ctrls.split(",")):
+                return path.rstrip("/")
+    return ""
+
+
+@pytest.mark.parametrize("kind", ["relative", "absolute"])
+def test_cgroups_path_relative_and_absolute(rt, make_bundle, cid, no_leaks, kind):
+    c = cid()
+    top = "cgt-" + c
+    path = ("/" if kind == "absolute" else "") + top + "/box"
+
+    def edit(config):
+        config["linux"]["cgroupsPath"] = path
+    b = make_bundle(["sleep", "100"], edit=edit)
+    rt("run", "-d", "--bundle", b, c, check=True)
+    pid = rt.state(c)["pid"]
+    # relative paths are under the runtime's own cgroup (ours: memory is not /)
+    want = ("" if kind == "absolute" else _own_cgroup("memory")) + "/" + top + "/box"
+    with open("/proc/%d/cgroup" % pid) as f:
+        mem = [l.rstrip("\n").split(":", 2)[2] for l in f
+               if (V2 and l.startswith("0::")) or (not V2 and ":memory:" in l)]
+    assert mem == [want]
+    leaf = cg_dir(pid, "memory")
+    rt("delete", "--force", c, check=True)
+    no_leaks(c, b)
+    assert not os.path.exists(leaf)
+    parent = os.path.dirname(leaf)
+    if rt.is_runc:
+        # runc 1.1 removes only the leaf; the parent it made stays: clean it up
+        for d in cgroup_dirs_named(top):
+            os.rmdir(d)
+    assert not cgroup_dirs_named(top), "pyrunc removes the parents it made"
+    assert not os.path.exists(parent)
+
+
+def cgroup_dirs_named(name):
+    from conftest import cgroup_dirs
+    return cgroup_dirs(name)

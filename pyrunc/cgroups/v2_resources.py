@@ -114,7 +114,7 @@ def set_cpu(c, cpu):
         c.need("cpu", "linux.resources.cpu.quota/period")
         old_q, old_p = read(c.path, "cpu.max").split()
         c.write("cpu.max", "%s %s" % ("max" if q < 0 else (q or old_q), per or old_p))
-    if cpu.get("burst") is not None:
+    if cpu.get("burst") is not None and (cpu["burst"] or has(c.path, "cpu.max.burst")):
         c.need("cpu", "linux.resources.cpu.burst")
         if q > 0 and cpu["burst"] > q:
             raise CgroupError("linux.resources.cpu.burst %d is larger than quota %d"
