@@ -223,7 +223,9 @@ def exec_process(root, cid, process=None, args=(), tty=None, cwd=None, env=(), u
         raise InvalidStateError("cannot exec in a stopped container")
     if status == "paused" and not ignore_paused:
         raise InvalidStateError("cannot exec in a paused container")
-    ex = st.data.get("exec") or {}
+    ex = st.data.get("exec")
+    if ex is None:
+        ex = _defaults_from_bundle(st.data)
     defaults = ex.get("process") or {}
     if process is not None:
         proc = complete_process(process, defaults)
@@ -318,6 +320,21 @@ def exec_process(root, cid, process=None, args=(), tty=None, cwd=None, env=(), u
             os.close(master)
 
 
+def _defaults_from_bundle(data):
+    """A container created before state.json had "exec": read its bundle's
+    config.json (as runc always does); the namespaces are then compared with
+    ours one by one."""
+    from . import jsonio
+    try:
+        with open(os.path.join(data.get("bundle") or "", "config.json"), "rb") as f:
+            config = jsonio.loads(f.read())
+    except (OSError, ValueError):
+        return {}
+    out = defaults_for_state(config, {}, False)
+    out.pop("namespaces")
+    return out
+
+
 def _apparmor_enabled():
     try:
         with open("/sys/module/apparmor/parameters/enabled") as f:
@@ -379,6 +396,7 @@ def _joiner(sock, plan):
         stage = "join namespaces"
         # opened while the parent writes our cgroups; joined only after "go"
         fds, rootfd = _open_namespaces(plan)
+        plan["joined_user"] = any(t == "user" for t, _ in fds)
         try:
             msg, _ = sync.recv(sock)
             if msg["t"] != "go":
@@ -490,8 +508,7 @@ def _process(sock, plan, rootfd, gate):
         stage = "user"
         user = proc.get("user") or {}
         caps = capabilities.parse(proc.get("capabilities"))
-        joined_userns = "user" in (plan.get("namespaces") or ())
-        init.set_user(user, caps, joined_userns)
+        init.set_user(user, caps, plan["joined_user"])
         if proc.get("noNewPrivileges"):
             N.prctl(N.PR_SET_NO_NEW_PRIVS, 1)
         umask = user.get("umask")

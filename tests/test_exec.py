@@ -488,3 +488,18 @@ def test_foreground_run_forwards_signals_right_after_start(rt, make_bundle, cid)
     finally:
         p.kill()
         p.wait()
+
+
+def test_exec_into_container_from_before_exec_defaults(rt, running):
+    # pyrunc-only: state.json of a container made by an older pyrunc has no
+    # "exec" field; the defaults then come from the bundle's config.json
+    if rt.is_runc:
+        pytest.skip("about pyrunc's own state.json")
+    c, _ = running(env=["PATH=/bin", "OLD=yes"])
+    path = os.path.join(rt.root, c, "state.json")
+    with open(path) as f:
+        data = json.load(f)
+    del data["exec"]
+    with open(path, "w") as f:
+        json.dump(data, f)
+    assert out_of(rt, c, "sh", "-c", "echo $OLD") == "yes\n"

@@ -127,9 +127,17 @@ def test_exec_console_socket(rt, make_bundle, cid, console):
     srv.receive()
     m = srv.master
     out = talk(m, "echo in-$((6*7)); readlink /proc/self/fd/0; "
-                  "grep -E 'CapInh|CapAmb' /proc/self/status; echo END-$((1+1))\n", "END-2")
+                  "grep -E 'CapInh|CapAmb' /proc/self/status; "
+                  "ls -l /proc/$$/fd >/dev/shm/fds.$$; sed 's/^/FD /' /dev/shm/fds.$$; "
+                  "echo END-$((1+1))\n", "END-2")
     assert "in-42" in out and "/dev/pts/" in out
     assert "CapInh:\t0000000000000000" in out
+    # every fd of the shell is its own: the pty, /dev/tty (ash's job control)
+    # and the file ls (a busybox applet run in the shell) writes to
+    fds = {f[-3]: f[-1] for f in (l.split() for l in out.splitlines()
+                                  if l.startswith("FD l"))}
+    assert fds["0"].startswith("/dev/pts/") and fds["2"] == fds["0"], out
+    assert all(t.startswith("/dev/") for t in fds.values()), fds
     # the exec'd pty does not replace the container's /dev/console
     os.write(m, b"exit\n")
 
