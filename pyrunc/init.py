@@ -44,7 +44,7 @@ def intermediate(sock, plan):
         # /proc/<pid>/exe is the host python (security.md technique 7).
         N.prctl(N.PR_SET_DUMPABLE, 0)
         N.prctl(N.PR_SET_PDEATHSIG, 9)  # the parent died: don't linger
-        msg, _ = sync.recv(sock)  # "go": we are in the container's cgroup
+        msg, _ = sync.recv(sock)  # "go" (in the cgroup if we make a cgroup ns)
         if msg["t"] != "go":
             os._exit(1)
         nss = plan["namespaces"]
@@ -160,11 +160,8 @@ def container_init(sock, plan, gate):
             stage = "seccomp"
             _seccomp_notify(sock, plan)  # still holding CAP_SYS_ADMIN
             bpf = b""
-        elif bpf and not nnp and seccomp.CAP_SYS_ADMIN not in caps["effective"]:
-            final_caps = seccomp.caps_words(caps["effective"], caps["permitted"],
-                                            caps["inheritable"])
-            caps = dict(caps, effective=caps["effective"] | {seccomp.CAP_SYS_ADMIN},
-                        permitted=caps["permitted"] | {seccomp.CAP_SYS_ADMIN})
+        else:
+            caps, final_caps = seccomp.caps_for_load(caps, bpf, nnp)
         stage = "user"
         set_user(proc.get("user") or {}, caps, "user" in nss)
         if nnp:

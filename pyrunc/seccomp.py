@@ -237,6 +237,20 @@ def send_to_listener(path, listener_fd, pid, state, metadata):
         s.close()
 
 
+def caps_for_load(caps, bpf, nnp):
+    """(capability sets to apply, capset words for after the load or None).
+
+    Without no_new_privs, seccomp(2) needs CAP_SYS_ADMIN when the filter is
+    loaded: keep it in effective+permitted (never inheritable or ambient)
+    through the user switch; the native last step drops it with one capset
+    right after loading (see the module docstring). Used by init and exec."""
+    if not bpf or nnp or CAP_SYS_ADMIN in caps["effective"]:
+        return caps, None
+    final = caps_words(caps["effective"], caps["permitted"], caps["inheritable"])
+    return dict(caps, effective=caps["effective"] | {CAP_SYS_ADMIN},
+                permitted=caps["permitted"] | {CAP_SYS_ADMIN}), final
+
+
 def caps_words(eff, perm, inh):
     """Six u32 words (eff lo/hi, perm lo/hi, inh lo/hi) for the shim's capset."""
     out = []

@@ -322,3 +322,23 @@ def test_podman_default_profile(rt, make_bundle, cid):
                     edit=lambda c: c["process"].update(capabilities=with_chroot))
     p = rt("run", "--bundle", b, cid())
     assert "chroot=0" in p.stdout, p.stdout + p.stderr
+
+
+def test_exec_gets_the_filter_without_nnp(rt, make_bundle, cid):
+    """exec'd processes get the container's filter too; without
+    noNewPrivileges and without CAP_SYS_ADMIN (the default caps) loading it
+    needs the same CAP_SYS_ADMIN-until-the-last-step ordering as init."""
+    p = rt("exec", "--help")
+    if p.returncode != 0:
+        pytest.skip("exec is not available in this runtime yet")
+    sc = {"defaultAction": "SCMP_ACT_ALLOW",
+          "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO",
+                        "errnoRet": errno.EXDEV}]}
+    b = make_bundle(["sleep", "100"], edit=seccomp_edit(sc, noNewPrivileges=False))
+    c = cid()
+    rt("run", "-d", "--bundle", b, c, check=True)
+    p = rt("exec", c, "sh", "-c", "mkdir /tmp/q; grep -E 'Seccomp:|CapEff' /proc/self/status")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert os.strerror(errno.EXDEV) in p.stderr and "Seccomp:\t2" in p.stdout, p.stdout + p.stderr
+    eff = int([l for l in p.stdout.splitlines() if l.startswith("CapEff")][0].split()[1], 16)
+    assert not eff & (1 << 21), "CAP_SYS_ADMIN left in the exec'd process: %x" % eff
