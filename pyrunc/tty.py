@@ -14,7 +14,12 @@ import struct
 
 TIOCGWINSZ = 0x5413
 TIOCSWINSZ = 0x5414
-FORWARDED = (1, 2, 3, 10, 12, 15, 28)  # HUP INT QUIT USR1 USR2 TERM WINCH
+# As runc: every signal that can be caught is forwarded, except SIGCHLD (ours),
+# SIGWINCH (a resize of the pty instead), SIGURG (Go's own in runc) and the
+# ones that stop us. HUP INT QUIT USR1 USR2 PIPE ALRM TERM CONT TSTP XCPU XFSZ
+# VTALRM PROF WINCH IO PWR SYS, and the real-time signals.
+FORWARDED = (1, 2, 3, 10, 12, 13, 14, 15, 18, 20, 24, 25, 26, 27, 28, 29, 30, 31) + \
+    tuple(range(34, 65))
 SIGCHLD = 17
 SIGWINCH = 28
 

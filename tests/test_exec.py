@@ -134,6 +134,21 @@ def test_foreground_exec_forwards_signals(rt, running, tmp_path):
         p.wait()
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGALRM, signal.SIGRTMIN + 3])
+def test_foreground_exec_forwards_other_signals(rt, running, sig):
+    c, _ = running()
+    p = subprocess.Popen(rt.argv("exec", c, "sh", "-c", "echo ready; exec sleep 30"),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "ready\n"
+        time.sleep(0.2)  # sleep has replaced the shell
+        p.send_signal(sig)
+        assert p.wait(timeout=10) == 128 + sig  # sleep died of it: forwarded
+    finally:
+        p.kill()
+        p.wait()
+
+
 def test_stdin_and_output(rt, running):
     c, _ = running()
     p = rt("exec", c, "sh", "-c", "read x; echo got $x; echo err >&2", input="hello\n")
