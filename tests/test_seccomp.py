@@ -370,3 +370,28 @@ def test_exec_gets_the_filter_without_nnp(rt, make_bundle, cid):
     assert os.strerror(errno.EXDEV) in p.stderr and "Seccomp:\t2" in p.stdout, p.stdout + p.stderr
     eff = int([l for l in p.stdout.splitlines() if l.startswith("CapEff")][0].split()[1], 16)
     assert not eff & (1 << 21), "CAP_SYS_ADMIN left in the exec'd process: %x" % eff
+
+
+def test_bpf_cache(tmp_path, monkeypatch):
+    """Unit: the cached program is the one libseccomp makes; warnings are
+    replayed; a cache file others could have written is ignored."""
+    from pyrunc import seccomp
+    monkeypatch.setattr(seccomp, "CACHE_DIR", str(tmp_path / "cache"))
+    sc = {"defaultAction": "SCMP_ACT_ALLOW",
+          "syscalls": [{"names": ["mkdir", "nope_not_a_syscall"], "action": "SCMP_ACT_ERRNO",
+                        "args": [{"index": 1, "value": 0o700, "op": "SCMP_CMP_EQ"}]}]}
+    w1, w2 = [], []
+    fresh = seccomp._compile(sc, lambda m: None)
+    a = seccomp.compile(sc, w1.append)
+    files = os.listdir(str(tmp_path / "cache"))
+    assert len(files) == 1
+    b = seccomp.compile(sc, w2.append)
+    assert a.bpf == b.bpf == fresh.bpf and len(fresh.bpf) % 8 == 0 and fresh.bpf
+    assert w1 == w2 and "nope_not_a_syscall" in w1[0]
+    path = str(tmp_path / "cache" / files[0])
+    with open(path, "rb") as f:
+        head, _, bpf = f.read().partition(b"\n")
+    with open(path, "wb") as f:  # tampered: a program that allows everything
+        f.write(head + b"\n" + b"\x06\x00\x00\x00\x00\x00\xff\x7f" * (len(bpf) // 8))
+    os.chmod(path, 0o666)
+    assert seccomp.compile(sc).bpf == fresh.bpf
