@@ -42,6 +42,14 @@ def intermediate(sock, plan):
     try:
         # Non-dumpable before touching any namespace of the container: our
         # /proc/<pid>/exe is the host python (security.md technique 7).
+        # Where runc re-execs a sealed copy of itself, pyrunc forks, so the
+        # window is longer: from here (inherited by init through fork) until
+        # init's execve replaces the exe. It is closed by this flag alone:
+        # our mm belongs to the HOST user namespace (even after unshare(USER)),
+        # so /proc/<pid>/exe, fd/, root/, environ and ptrace need
+        # CAP_SYS_PTRACE there, which no container process has, not even root
+        # of a container user namespace (tests/test_security.py item 10). A
+        # write through exe would also meet ETXTBSY while python runs.
         N.prctl(N.PR_SET_DUMPABLE, 0)
         N.prctl(N.PR_SET_PDEATHSIG, 9)  # the parent died: don't linger
         msg, _ = sync.recv(sock)  # "go" (in the cgroup if we make a cgroup ns)
