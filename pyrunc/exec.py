@@ -281,7 +281,9 @@ def exec_process(root, cid, process=None, args=(), tty=None, cwd=None, env=(), u
             t = msg["t"]
             if t == "pid":
                 pid = msg["pid"]
-                _reap(jpid)
+                # the joiner exits now; not waited for here (its exit takes
+                # ms): wait_foreground reaps it, a detached exec leaves it to
+                # whoever reaps us
                 jpid = 0
             elif t == "console":
                 if console_socket:

@@ -93,6 +93,10 @@ def wait_foreground(pid, master=-1, caught=None):
     old = {}
     for sig in FORWARDED + (SIGCHLD,):
         old[sig] = _signal.signal(sig, on_signal)
+    # The C-level handler writes to w_wake at once: a Python handler alone
+    # runs only at the next bytecode check, so a SIGCHLD landing just before
+    # select() would wait out its timeout.
+    old_wakeup = _signal.set_wakeup_fd(w_wake)
     if caught:
         pending[:0] = caught  # queued before we got here: forward first
     saved_tty = None
@@ -177,6 +181,7 @@ def wait_foreground(pid, master=-1, caught=None):
         if saved_tty is not None:
             import termios
             termios.tcsetattr(0, termios.TCSADRAIN, saved_tty)
+        _signal.set_wakeup_fd(old_wakeup)
         for sig, h in old.items():
             _signal.signal(sig, h)
         os.close(r_wake)
