@@ -390,7 +390,7 @@ def _joiner(sock, plan):
         # Everything the process needs after setns(mnt) is imported now, on
         # the host, here rather than in the parent: it overlaps the parent's
         # cgroup writes (a v1 migration waits for an RCU grace period).
-        from . import capabilities, init, paths  # noqa: F401
+        from . import capabilities, init, paths, seccomp  # noqa: F401
         proc = plan["process"]
         if proc.get("rlimits"):
             stage = "rlimits"

@@ -776,13 +776,15 @@ def _move_devices(host, ctr, nsfd, devices, netstate):
         if "%" not in new and _index(ctr, new) is not None:
             raise NetworkError("network: move %s into the container as %s: %s"
                                % (name, new, os.strerror(17)))
+        before = {l["index"] for l in ctr.get_links()}
         with _Step("move %s into the container as %s" % (name, new)):
             host.link("set", index=idx, net_ns_fd=nsfd, ifname=new)
-        with _Step("find %s in the container" % new):
-            found = [l for l in ctr.get_links() if l["index"] == idx] or \
-                ctr.get_links(*ctr.link_lookup(ifname=new))
-            cidx = found[0]["index"]
-            got = found[0].get_attr("IFLA_IFNAME")
+        # the one new link there (its index may change, a %d name is the kernel's)
+        found = [l for l in ctr.get_links() if l["index"] not in before]
+        if len(found) != 1:
+            raise NetworkError("network: %s: not found in the container after the move" % name)
+        cidx = found[0]["index"]
+        got = found[0].get_attr("IFLA_IFNAME")
         netstate.setdefault("devices", []).append({"host": name, "name": got})
         for a, plen in keep:
             with _Step("add address %s/%d to %s" % (a, plen, got)):

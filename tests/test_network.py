@@ -418,17 +418,19 @@ def test_net_devices(rt, make_bundle, cid, pyrunc_only):
         subprocess.run(["ip", "addr", "add", "10.231.251.1/24", "dev", a, "scope", "link"],
                        check=True)
 
-        def edit(c):
-            c["linux"]["netDevices"] = {a: {"name": "net1"}}
-        b = make_bundle(["sh", "-c", "ip -o addr show net1; ip -o link show net1"], edit=edit)
+        def edit(c):  # both ends of the pair; the second one named by the kernel
+            c["linux"]["netDevices"] = {a: {"name": "net1"}, peer: {"name": "net%d"}}
+        b = make_bundle(["sh", "-c", "ip -o addr show net1; ip -o link show net0; "
+                         "ip -o link show net1"], edit=edit)
         c = cid()
         p = rt("run", "--bundle", b, c)
         assert p.returncode == 0, p.stderr
         assert "10.231.250.1/24" in p.stdout  # permanent, global: carried over
         assert "10.231.251.1" not in p.stdout  # link scope: not
+        assert "net0@net1" in p.stdout and "net1@net0" in p.stdout
         assert "UP" in p.stdout.split("<")[-1].split(">")[0].split(",")
         # not moved back (config-linux.md): a virtual device dies with the netns
-        assert a not in links()
+        assert a not in links() and peer not in links()
         # a name that exists in the container: an error, one line
         b2 = make_bundle(["true"], edit=lambda cfg: cfg["linux"].__setitem__(
             "netDevices", {a2: {"name": "lo"}}))
