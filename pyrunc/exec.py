@@ -234,6 +234,9 @@ def exec_process(root, cid, process=None, args=(), tty=None, cwd=None, env=(), u
             raise PyruncError("exec args cannot be empty")
         proc = build_process(defaults, args, tty, cwd, env, user, additional_gids, caps,
                              no_new_privs, apparmor, process_label)
+        if caps:  # warned here: the process's stderr may be the container's pty
+            from . import capabilities
+            capabilities.resolve(caps, warn)
     _check_process(proc)
     from .container import _check_terminal, _write_pid_file
     _check_terminal(proc, detach, console_socket)
