@@ -222,6 +222,8 @@ def test_05_dev_null_symlink_to_proc(rt, make_bundle, cid, target):
     p = run(rt, b, cid())
     assert _read("/proc/sys/kernel/core_pattern") == core
     if p.returncode != 0:
+        if not rt.is_runc:  # refused for the right reason
+            assert "/dev/null" in p.stderr and "1:3" in p.stderr, p.stderr
         return  # refusing is a pass
     for line in p.stdout.splitlines():
         f = line.split()
@@ -558,13 +560,20 @@ def test_12_cgroupfs_readonly_without_cgroupns(rt, make_bundle, cid):
 
 # 13 ------------------------------------------------------------------------------
 @pytest.mark.parametrize("bad", ["a/b", "..", ".", "../x", "x/../../y", "", "a b", "\x01"])
-def test_13_bad_container_ids(rt, make_bundle, bad, canary):
-    d, _ = canary
+def test_13_bad_container_ids(rt, make_bundle, bad):
+    # where a runtime joining the id to its root as a string would land
+    target = os.path.normpath(os.path.join(rt.root, bad))
+    outside = target not in (rt.root, os.path.dirname(rt.root), "/") and \
+        not target.startswith(rt.root + "/")
+    assert not (outside and os.path.exists(target))
+    before_root = sorted(os.listdir(rt.root))
     p = rt("create", "--bundle", make_bundle(["true"]), bad)
-    assert p.returncode != 0
-    rt("delete", "--force", bad)
-    assert _snapshot(d) == _snapshot(d)
-    assert not os.path.exists(os.path.join(os.path.dirname(rt.root), "x")), "escaped the root"
+    assert p.returncode != 0, "id %r accepted" % bad
+    p = rt("delete", "--force", bad)
+    if bad not in ("", "a b"):  # runc 1.1.5: "delete --force ''" is not an error either way
+        assert p.returncode != 0 or rt.is_runc, "delete --force %r accepted" % bad
+    assert not (outside and os.path.exists(target)), "made %s outside the state root" % target
+    assert sorted(os.listdir(rt.root)) == before_root, "something made in the state root"
 
 
 def test_13_exec_user_1(rt, make_bundle, cid):
