@@ -513,6 +513,14 @@ def _process(sock, plan, rootfd, gate):
         stage = "user"
         user = proc.get("user") or {}
         caps = capabilities.parse(proc.get("capabilities"))
+        # seccomp(2) without no_new_privs needs CAP_SYS_ADMIN at load time.
+        # (A filter means the parent imported seccomp before the fork: no
+        # import from the container's root happens here.)
+        final_caps = None
+        if plan["bpf"]:
+            from . import seccomp
+            caps, final_caps = seccomp.caps_for_load(caps, plan["bpf"],
+                                                     proc.get("noNewPrivileges"))
         init.set_user(user, caps, plan["joined_user"])
         if proc.get("noNewPrivileges"):
             N.prctl(N.PR_SET_NO_NEW_PRIVS, 1)
@@ -530,7 +538,7 @@ def _process(sock, plan, rootfd, gate):
         env = init.build_env(proc)
         path = init.lookup(proc["args"][0], env)
         N.exec_final(path, proc["args"], env, plan["first_cloexec"], plan["bpf"],
-                     plan["bpf_flags"], -1)
+                     plan["bpf_flags"], -1, caps=final_caps)
     except BaseException as e:
         sync.fail(sock, stage, e)
 
