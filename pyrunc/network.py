@@ -732,12 +732,17 @@ def setup(root, cid, config, init_pid, warn=None):
     plan = parse(config)
     if not plan["devices"] and plan["mode"] is None:
         return {}  # mode=none: nothing to do, no pyroute2
+    # If the init died already (it failed early), there is nothing to network:
+    # create goes on to read and report the init's own error.
     st = state_mod.proc_stat(init_pid)
-    if st is None:
-        raise NetworkError("network: container init %d is gone" % init_pid)
+    if st is None or st[0] in ("Z", "X"):
+        return {}
     netstate = {"pid": init_pid, "start": st[1]}
     host = ctr = None
-    nsfd = os.open("/proc/%d/ns/net" % init_pid, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        nsfd = os.open("/proc/%d/ns/net" % init_pid, os.O_RDONLY | os.O_CLOEXEC)
+    except (FileNotFoundError, ProcessLookupError):
+        return {}
     try:
         with _Step("netlink"):
             host = _iproute()
@@ -747,11 +752,14 @@ def setup(root, cid, config, init_pid, warn=None):
         if plan["mode"] == "bridge":
             _bridge_setup(root, cid, plan, host, ctr, nsfd, netstate, warn)
         return netstate
-    except BaseException:
+    except BaseException as e:
         try:
             teardown(root, cid, netstate, warn)
-        except Exception as e:
-            _warn(warn, "network: cleanup after failed setup: %s" % e)
+        except Exception as e2:
+            _warn(warn, "network: cleanup after failed setup: %s" % e2)
+        s = state_mod.proc_stat(init_pid)
+        if isinstance(e, Exception) and (s is None or s[0] in ("Z", "X")):
+            return {}  # the init died under us: its error is the one to report
         raise
     finally:
         for s in (ctr, host):

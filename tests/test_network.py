@@ -479,20 +479,31 @@ def test_spec_network_bridge(rt, pyrunc_only, tmp_path):
     assert p.returncode != 0
 
 
-def test_failed_create_leaves_no_network(rt, make_bundle, cid, net):
-    # the network is set up as soon as init exists; init then fails (no such
-    # program), and the undo steps must take the veth, leases, rules and bridge
+def test_failed_create_leaves_no_network(rt, make_bundle, cid, net, tmp_path):
+    # The network is set up as soon as init exists. A createRuntime hook runs
+    # later and fails (after writing down the bridge's ports, to prove the
+    # veth was there): the undo steps must take the veth, leases, rules and
+    # bridge. Then an init that fails on its own (no such program), maybe
+    # before the network is set up: its error is the one reported.
     before = links()
-    b = net_bundle(make_bundle, ["/no/such/program"],
-                   net.ann(ports="%d:80" % (20000 + net_n(net)), masquerade="true"))
-    c = cid()
-    p = rt("create", "--bundle", b, c)
-    assert p.returncode != 0 and "Traceback" not in p.stderr
-    assert "/no/such/program" in p.stderr
-    assert not os.path.exists(os.path.join(rt.root, c))
-    assert links() == before
-    assert not [t for t in nft_tables() if t.startswith("pyrunc-")]
-    assert not net_left(rt)
+    seen = str(tmp_path / "seen")
+
+    def failing_hook(c):
+        c["hooks"] = {"createRuntime": [{"path": "/bin/sh", "args": [
+            "sh", "-c", "ip -o link show master %s > %s; exit 3" % (net.bridge, seen)]}]}
+    ann = net.ann(ports="%d:80" % (20000 + net_n(net)), masquerade="true")
+    for args, edit, text in ((["true"], failing_hook, "createRuntime"),
+                             (["/no/such/program"], None, "/no/such/program")):
+        b = net_bundle(make_bundle, args, ann, edit=edit)
+        c = cid()
+        p = rt("create", "--bundle", b, c)
+        assert p.returncode != 0 and "Traceback" not in p.stderr
+        assert text in p.stderr
+        assert not os.path.exists(os.path.join(rt.root, c))
+        assert links() == before
+        assert not [t for t in nft_tables() if t.startswith("pyrunc-")]
+        assert not net_left(rt)
+    assert "veth" in open(seen).read()
 
 
 def test_bridge_in_a_user_namespace(rt, make_bundle, cid, net):
