@@ -218,7 +218,13 @@ def _compile(sc, warn):
             if token is None:
                 raise SpecError("seccomp architecture %r is not supported" % arch,
                                 "%s/architectures/%d" % (_PTR, i))
-            check(lib.pyrunc_scmp_arch_add(ctx, token), "seccomp_arch_add " + arch)
+            if lib.pyrunc_scmp_arch_add(ctx, token) < 0:
+                err = ffi.errno
+                if err == errno.EDOM:  # libseccomp: another endianness than ours
+                    raise SpecError("seccomp architecture %s cannot share a filter with this "
+                                    "host's native architecture (byte order differs)" % arch,
+                                    "%s/architectures/%d" % (_PTR, i))
+                check(-1, "seccomp_arch_add " + arch)
         notify = default == ACT_NOTIFY
         for i, call in enumerate(sc.get("syscalls") or ()):
             where = "%s/syscalls/%d" % (_PTR, i)
