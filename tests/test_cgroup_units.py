@@ -575,3 +575,11 @@ def test_v1_freeze_that_never_settles_thaws_and_fails(tmp_path, monkeypatch):
         m.freeze()
     monkeypatch.undo()
     assert open(state).read() == "THAWED"  # the last write thawed it
+
+
+def test_v2_update_rolls_back_cpu_max(tmp_path):
+    m = make_v2(tmp_path, files={"cpu.max": "50000 100000"})
+    os.unlink(os.path.join(m.path(), "pids.max"))
+    with pytest.raises(CgroupError):
+        m.set({"cpu": {"quota": 10000}, "pids": {"limit": 3}}, update=True)
+    assert rd2(m, "cpu.max") == "50000 100000"

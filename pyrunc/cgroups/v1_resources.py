@@ -28,7 +28,7 @@ class Writer:
             try:
                 with open(full) as f:
                     old = f.read().strip()
-                if old and "\n" not in old and " " not in old:
+                if old and "\n" not in old:  # one line reads back as it is written
                     self.journal.append((full, old))
             except OSError:
                 pass
