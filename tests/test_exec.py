@@ -518,3 +518,13 @@ def test_exec_into_container_from_before_exec_defaults(rt, running):
     with open(path, "w") as f:
         json.dump(data, f)
     assert out_of(rt, c, "sh", "-c", "echo $OLD") == "yes\n"
+
+
+def test_exec_into_created_container(rt, make_bundle, cid):
+    # runc allows it: the init waits on exec.fifo, its namespaces are ready
+    b = make_bundle(["sleep", "1000"])
+    c = cid()
+    rt("create", "--bundle", b, c, check=True)
+    out = out_of(rt, c, "sh", "-c", "hostname; test -d /proc/1 && echo pid1-here")
+    assert out.splitlines()[1] == "pid1-here"
+    assert rt.state(c)["status"] == "created"
