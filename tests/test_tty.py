@@ -248,6 +248,10 @@ def test_interactive_exec_in_tmux(rt, make_bundle, cid, tmux):
     t.keys("echo v-$((7*6)); tty", "Enter")
     s = t.wait_for("v-42")
     t.wait_for("/dev/pts/")
+    t.resize(80, 20)
+    time.sleep(0.3)
+    t.keys("clear; stty size", "Enter")
+    t.wait_for("20 80")
     t.keys("exit 6", "Enter")
     s = t.wait_for("TTY-RESTORED")
     assert "EXIT=6" in s
