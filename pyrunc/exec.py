@@ -22,8 +22,12 @@ Three processes, as for create (init.py), and the same protocol rules
   seccomp, execve). The protocol socket is close-on-exec: EOF tells the
   parent that execve succeeded.
 
+  (P parent, J joiner, X the process)
   dir  type      fields             meaning
   P>J  go        -                  the joiner is in the container's cgroup
+                                    (it imports what X needs and opens the
+                                    namespaces meanwhile: a v1 cgroup move
+                                    waits for an RCU grace period)
   J>P  pid       pid                the process is forked (host pid); J exits
   X>P  console   (fd: pty master)   terminal: to the console socket or copier
   J/X>P error    stage, errno, msg  failed; the sender _exits(1)
