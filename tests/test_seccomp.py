@@ -245,9 +245,14 @@ class Agent:
         self.srv.close()
 
 
+@pytest.mark.parametrize("process", [
+    {}, {"user": {"uid": 1000, "gid": 1000}, "noNewPrivileges": False},
+    {"user": {"uid": 1000, "gid": 1000}, "noNewPrivileges": True}])
 @pytest.mark.parametrize("flags", [[], ["SECCOMP_FILTER_FLAG_TSYNC",
                                        "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]])
-def test_notify_agent_answers(rt, make_bundle, cid, tmp_path, flags):
+def test_notify_agent_answers(rt, make_bundle, cid, tmp_path, flags, process):
+    """The listener reaches the agent during create (init loads the filter
+    before "ready": before the user switch without NNP, after it with)."""
     if flags and rt.is_runc:
         pytest.skip("runc 1.1.5: 'seccomp flags are not yet supported by runc'")
     path = str(tmp_path / "agent.sock")
@@ -256,7 +261,7 @@ def test_notify_agent_answers(rt, make_bundle, cid, tmp_path, flags):
         sc = {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": path, "flags": flags,
               "listenerMetadata": "hello-agent",
               "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]}
-        b = make_bundle(["sh", "-c", "mkdir /tmp/x; echo rc=$?"], edit=seccomp_edit(sc))
+        b = make_bundle(["sh", "-c", "mkdir /tmp/x; echo rc=$?"], edit=seccomp_edit(sc, **process))
         c = cid()
         p = rt("run", "--bundle", b, c, timeout=30)
         assert agent.error is None, agent.error
