@@ -121,7 +121,7 @@ class Compiled:
 
 
 CACHE_DIR = "/var/cache/pyrunc/seccomp"
-_CACHE_FORMAT = b"pyrunc-bpf-1"
+_CACHE_FORMAT = b"pyrunc-bpf-2"
 
 
 def compile(sc, warn=None):
@@ -226,6 +226,7 @@ def _compile(sc, warn):
                                     "%s/architectures/%d" % (_PTR, i))
                 check(-1, "seccomp_arch_add " + arch)
         notify = default == ACT_NOTIFY
+        known_max = -1  # highest native syscall number the profile names
         for i, call in enumerate(sc.get("syscalls") or ()):
             where = "%s/syscalls/%d" % (_PTR, i)
             act = _action(call.get("action"), call.get("errnoRet"), where + "/action")
@@ -234,6 +235,8 @@ def _compile(sc, warn):
                 if "write" in (call.get("names") or ()):
                     raise SpecError("SCMP_ACT_NOTIFY cannot be used for the write syscall",
                                     where + "/names")
+            for name in call.get("names") or ():
+                known_max = max(known_max, lib.pyrunc_scmp_syscall_resolve(name.encode()))
             if act == default:
                 continue
             conds = [_condition(a, "%s/args/%d" % (where, j))
@@ -262,10 +265,40 @@ def _compile(sc, warn):
                 flags |= FLAG_TSYNC_ESRCH
         elif flags & FLAG_WAIT_KILLABLE_RECV:
             flags &= ~FLAG_WAIT_KILLABLE_RECV  # only meaningful with a listener
-        bpf = _export(ctx, lib, check)
+        bpf = _enosys_stub(sc, default, known_max, lib.pyrunc_scmp_arch_native()) + \
+            _export(ctx, lib, check)
     finally:
         lib.pyrunc_scmp_release(ctx)
     return Compiled(bpf, flags, notify, sc.get("listenerPath"), sc.get("listenerMetadata"))
+
+
+def _enosys_stub(sc, default, known_max, native):
+    """runc's -ENOSYS patch, for the native architecture: a syscall newer
+    than every one the profile names gets ENOSYS, not the default errno, so
+    that libc falls back to the older call (a profile written before
+    fchmodat2 would otherwise make chmod fail with EPERM). Like runc: not for
+    a permissive default action, nor when defaultErrnoRet is already ENOSYS.
+    Other architectures added to the filter are not patched (runc patches
+    each one); x32 calls (bit 30) are left to the profile.
+
+    Classic BPF placed before libseccomp's program, which reloads what it
+    needs, so the stub only falls through or returns."""
+    if default in (ACT_ALLOW, ACT_LOG) or known_max < 0:
+        return b""
+    if default & 0xFFFF0000 == ACT_ERRNO and default & 0xFFFF == errno.ENOSYS:
+        return b""
+    import struct
+    ld_w_abs, jeq_k, jset_k, jgt_k, ret_k = 0x20, 0x15, 0x45, 0x25, 0x06
+    prog = [
+        (ld_w_abs, 0, 0, 4),                    # 0: A = arch
+        (jeq_k, 0, 4, native),                  # 1: another arch: to 6
+        (ld_w_abs, 0, 0, 0),                    # 2: A = nr
+        (jset_k, 2, 0, 0x40000000),             # 3: an x32 call: to 6
+        (jgt_k, 0, 1, known_max),               # 4: newer than the profile: 5
+        (ret_k, 0, 0, ACT_ERRNO | errno.ENOSYS),  # 5
+    ]                                           # 6: libseccomp's program
+    # struct sock_filter {u16 code; u8 jt, jf; u32 k}, native byte order
+    return b"".join(struct.pack("=HBBI", *ins) for ins in prog)
 
 
 def _condition(arg, where):

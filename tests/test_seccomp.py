@@ -400,3 +400,87 @@ def test_bpf_cache(tmp_path, monkeypatch):
         f.write(head + b"\n" + b"\x06\x00\x00\x00\x00\x00\xff\x7f" * (len(bpf) // 8))
     os.chmod(path, 0o666)
     assert seccomp.compile(sc).bpf == fresh.bpf
+
+
+def _bpf_run(bpf, nr, arch=0xC000003E):
+    """A classic-BPF interpreter for what seccomp programs use here, on
+    struct seccomp_data {int nr; u32 arch; u64 ip; u64 args[6]} (args 0)."""
+    data = struct.pack("=iIQ6Q", nr, arch, 0, *[0] * 6)
+    prog = [struct.unpack_from("=HBBI", bpf, i) for i in range(0, len(bpf), 8)]
+    a = x = 0
+    mem = [0] * 16
+    pc = 0
+    while True:
+        code, jt, jf, k = prog[pc]
+        pc += 1
+        cls = code & 7
+        if code == 0x20:
+            a = struct.unpack_from("=I", data, k)[0]
+        elif code == 0x06:
+            return k
+        elif code == 0x16:
+            return a
+        elif cls == 5:  # jumps
+            op, src = code & 0xF0, (x if code & 8 else k)
+            if op == 0x00:
+                pc += k
+                continue
+            cond = {0x10: a == src, 0x20: a > src, 0x30: a >= src, 0x40: bool(a & src)}[op]
+            pc += jt if cond else jf
+        elif code == 0x02:
+            mem[k] = a
+        elif code == 0x60:
+            a = mem[k]
+        elif code == 0x00:
+            a = k
+        elif code == 0x54:
+            a &= k
+        elif code == 0x07:
+            x = a
+        elif code == 0x87:
+            a = x
+        elif code == 0x01:
+            x = k
+        else:
+            raise AssertionError("BPF opcode %#x not handled by this test" % code)
+
+
+def test_enosys_for_syscalls_newer_than_the_profile():
+    """Unit, on the real compiled program: runc's -ENOSYS patch. A profile
+    that knows syscalls up to openat2 (437): a newer number gets ENOSYS, an
+    older unlisted one the default errno, a listed one its rule."""
+    from pyrunc import seccomp
+    sc = {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": errno.EPERM,
+          "syscalls": [{"names": ["read", "openat2"], "action": "SCMP_ACT_ALLOW"}]}
+    bpf = seccomp._compile(sc, lambda m: None).bpf
+    ERR = seccomp.ACT_ERRNO
+    assert _bpf_run(bpf, 0) == seccomp.ACT_ALLOW              # read
+    assert _bpf_run(bpf, 437) == seccomp.ACT_ALLOW            # openat2
+    assert _bpf_run(bpf, 1) == ERR | errno.EPERM              # write: default
+    assert _bpf_run(bpf, 438) == ERR | errno.ENOSYS           # pidfd_getfd: newer
+    assert _bpf_run(bpf, 452) == ERR | errno.ENOSYS           # fchmodat2
+    # permissive default, or a default errno that already is ENOSYS: no stub
+    allow = {"defaultAction": "SCMP_ACT_ALLOW",
+             "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_KILL_PROCESS"}]}
+    b2 = seccomp._compile(allow, lambda m: None).bpf
+    assert _bpf_run(b2, 452) == seccomp.ACT_ALLOW
+    assert _bpf_run(b2, 83) == seccomp.ACT_KILL_PROCESS  # mkdir
+    assert seccomp._enosys_stub(allow, seccomp.ACT_ALLOW, 83, 0xC000003E) == b""
+    assert seccomp._enosys_stub(sc, ERR | errno.ENOSYS, 437, 0xC000003E) == b""
+    # another architecture (i386 numbers) is left to libseccomp's program
+    assert _bpf_run(bpf, 452, arch=0x40000003) != ERR | errno.ENOSYS
+
+
+def test_enosys_stub_live(rt, make_bundle, cid):
+    """Podman's profile with defaultErrnoRet EPERM (Docker's choice) still runs
+    a shell: the stub sits in front of the real program without harm."""
+    if not os.path.exists(PODMAN):
+        pytest.skip("podman's seccomp.json not installed")
+    with open(PODMAN) as f:
+        from pyrunc import spec
+        profile = oci_profile(json.load(f), set(spec.default_spec()["process"]
+                                                ["capabilities"]["bounding"]))
+    profile["defaultErrnoRet"] = errno.EPERM
+    p = run(rt, make_bundle, cid, ["sh", "-c", "ls / >/dev/null && echo ok; "
+                                   "grep Seccomp: /proc/self/status"], profile)
+    assert "ok" in p.stdout and "Seccomp:\t2" in p.stdout, p.stdout + p.stderr
