@@ -10,8 +10,8 @@ runtime fail, never write somewhere else.
 A config asking for an LSM the host has not enabled is refused up front
 (`create` fails with a one-line error), as runc does for SELinux; runc
 1.1.5 fails too for AppArmor, later (at the attribute write). linux.mountLabel
-(SELinux context= for mounts) is not implemented: refused the same way when
-SELinux is off, and passed as a `context=` mount option by nobody yet.
+(SELinux context= for mounts) is not implemented: refused with an error
+(naming SELinux being off, where it is).
 """
 import errno
 import os
@@ -53,8 +53,11 @@ def check(config):
     if proc.get("selinuxLabel") and not selinux_enabled():
         raise SpecError("selinux label %r is set but SELinux is not enabled on this host"
                         % proc["selinuxLabel"], "/process/selinuxLabel")
-    if (config.get("linux") or {}).get("mountLabel") and not selinux_enabled():
-        raise SpecError("selinux mount label is set but SELinux is not enabled on this host",
+    if (config.get("linux") or {}).get("mountLabel"):
+        if not selinux_enabled():
+            raise SpecError("selinux mount label is set but SELinux is not enabled on this "
+                            "host", "/linux/mountLabel")
+        raise SpecError("linux.mountLabel (SELinux context= on mounts) is not supported yet",
                         "/linux/mountLabel")
 
 
