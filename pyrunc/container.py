@@ -162,7 +162,19 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
             os._exit(1)
         csock.close()
         undo.add(_reap_quietly, mid)
-        cg.apply(mid)  # before it unshares the cgroup namespace
+        undo.add(psock.close)  # first on failure: the intermediate waits on it
+        # Joining a v1 cgroup costs a grace period (the first write to
+        # cgroup.procs waits ~10-15 ms here in percpu_down_write). A new
+        # cgroup namespace is rooted where it is made, so then the
+        # intermediate joins before it unshares; otherwise it goes on at once
+        # and init is moved when its pid arrives: the move overlaps init's
+        # rootfs work and is done before anything of the container's runs in
+        # init (createContainer hooks wait for "hooked", the program for
+        # `start`; both come after it). runc's init joins first, which is
+        # also why its setup is charged to the container's memory cgroup.
+        join_late = not plan["cgroupns"]
+        if not join_late:
+            cg.apply(mid)
         sync.send(psock, "go")
 
         annotations = config.get("annotations") or {}
@@ -187,10 +199,13 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
             elif t == "init":
                 init_pid = msg["pid"]
                 undo.add(_kill_and_reap, init_pid)
-                _reap_quietly(mid)
-                _set_limits(init_pid, proc)
+                _set_limits(init_pid, proc)  # init waits for this (still root)
                 data["pid"] = init_pid
                 data["start_time"] = state_mod.proc_stat(init_pid)[1]
+                sync.send(psock, "placed")
+                if join_late:
+                    cg.apply(init_pid)
+                _reap_quietly(mid)
                 if network.wanted(config):  # init's network namespace exists now
                     data["network"] = network.setup(root, cid, config, init_pid, warn)
                     undo.add(network.teardown, root, cid, data["network"], warn)
@@ -334,13 +349,14 @@ def _release_init(st):
     are waited out."""
     import select
     fd = os.open(st.fifo_path(), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    got = False
+    got = failed = False
     try:
         while True:
             r, _, _ = select.select([fd], [], [], 0.05)
             data = os.read(fd, 16) if r else None
             if data:
                 got = got or b"0" in data
+                failed = failed or b"1" in data  # init's exec failed (init.py)
                 continue
             if data == b"" and got:
                 break  # init's end closed at execve (or it died)
@@ -354,7 +370,8 @@ def _release_init(st):
             os.unlink(st.fifo_path())
         except FileNotFoundError:
             pass
-    if not st.init_alive():
+    # Not init_alive(): a fast program (/bin/true) may be gone already.
+    if failed:
         raise InvalidStateError("container process failed to start (see its stderr)")
 
 

@@ -80,10 +80,13 @@ def intermediate(sock, plan):
         if pid == 0:
             os.close(gate_w)
             container_init(sock, plan, gate_r)
-        # Report init's pid first; init waits on the gate so that the parent
-        # never reads one of init's messages before this one.
+        # Report init's pid first; init waits on the gate (EOF when we exit)
+        # so that the parent never reads one of init's messages before this
+        # one, and so that the parent's prlimit/oom_score_adj on init happen
+        # while init is still root: we exit on "placed".
         sync.send(sock, "init", pid=pid)
-        os._exit(0)
+        msg, _ = sync.recv(sock)
+        os._exit(0 if msg["t"] == "placed" else 1)
     except BaseException as e:
         sync.fail(sock, stage, e)
 

@@ -9,7 +9,6 @@ the freezer, and the fifo, in the order the CLI contract gives.
 This module is on the path of `state`, `list`, `kill`: it imports nothing
 heavy.
 """
-import fcntl
 import os
 import time
 
@@ -94,6 +93,7 @@ class Container:
             fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except FileNotFoundError:
             raise ContainerNotFoundError(self.id)
+        import fcntl  # a shared library here: only the commands that lock load it
         fcntl.flock(fd, fcntl.LOCK_EX)
         self._lockfd = fd
         if self.data is not None:

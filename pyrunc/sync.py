@@ -6,11 +6,15 @@ intermediate and init inherit the child end. One JSON object per datagram,
 a create, in order (P parent, M intermediate, I init):
 
   dir  type         fields              meaning
-  P>M  go           -                   the intermediate is in the cgroup; go on
+  P>M  go           -                   go on; the intermediate is in the cgroup
+                                        when it makes a cgroup namespace, else
+                                        init is moved there on its "init" pid
   M>P  userns       pid                 new user namespace made: write id maps
   P>M  mapped       -                   uid_map/gid_map written
-  M>P  init         pid                 init forked (pid in the parent's pid ns);
-                                        the intermediate exits right after
+  M>P  init         pid                 init forked (pid in the parent's pid ns)
+  P>M  placed       -                   rlimits and oom_score_adj set on init;
+                                        the intermediate exits, which lets init
+                                        go on (before it changes its uid)
   I>P  console      (fd: pty master)    terminal: the parent hands it to the
                                         console socket or the tty copier
   I>P  hooks        -                   mounts done, before pivot_root: run
