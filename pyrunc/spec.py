@@ -57,22 +57,69 @@ def check_version(v):
                         "/ociVersion")
 
 
+# Bump when what validation checks changes other than through the schemas
+# (those go with SPEC_VERSION): older cache entries then stop matching.
+_CACHE_FORMAT = 2
+
+
 def _cache_key(data):
+    """sha256 over what decides the verdict: the exact config bytes, the spec
+    version (its schemas), pyrunc's version and the cache format."""
     import _sha256  # hashlib costs ~2.5 ms; the C module alone far less
-    return _sha256.sha256(data).hexdigest()
+    from . import __version__
+    h = _sha256.sha256(b"pyrunc-validated\0%d\0%s\0%s\0" % (
+        _CACHE_FORMAT, SPEC_VERSION.encode(), __version__.encode()))
+    h.update(data)
+    return h.hexdigest()
+
+
+def _cache_trusted():
+    """The cache is used only by root, and only while it and its parent are
+    real folders (no symlinks) that nobody else may write: an entry planted
+    there would let a config skip validation."""
+    euid = os.geteuid()
+    if euid != 0:
+        return False
+    for d in (CACHE_DIR, os.path.dirname(CACHE_DIR)):
+        try:
+            st = os.lstat(d)
+        except OSError:
+            return False
+        if (st.st_mode & 0o170000) != 0o040000 or st.st_uid != euid or st.st_mode & 0o022:
+            return False
+    return True
+
+
+def _cache_load(key):
+    """The warnings stored for ``key``, or None (miss, or not trusted)."""
+    if not _cache_trusted():
+        return None
+    try:
+        fd = os.open(os.path.join(CACHE_DIR, key), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        warnings = jsonio.loads(os.read(fd, 1 << 20))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    finally:
+        os.close(fd)
+    if isinstance(warnings, list) and all(isinstance(w, str) for w in warnings):
+        return warnings
+    return None
 
 
 def validate(config, data=None):
     """Validate against the schema; return a list of warnings (unknown fields).
 
-    Raises SpecError naming the JSON pointer of the first (best) error."""
-    key = _cache_key(data) + "-" + SPEC_VERSION if data is not None else None
+    Raises SpecError naming the JSON pointer of the first (best) error.
+    With ``data`` (the config's bytes), a verdict cached for exactly those
+    bytes is reused (only successes are cached)."""
+    key = _cache_key(data) if data is not None else None
     if key:
-        try:
-            with open(os.path.join(CACHE_DIR, key), "rb") as f:
-                return jsonio.loads(f.read())
-        except (OSError, ValueError):
-            pass
+        cached = _cache_load(key)
+        if cached is not None:
+            return cached
     schemas = _load_schemas()
     err = _schema_error(config, schemas)
     if err is not None:
@@ -85,13 +132,49 @@ def validate(config, data=None):
 
 def _cache_store(key, warnings):
     try:
-        os.makedirs(CACHE_DIR, mode=0o700, exist_ok=True)
+        for d, mode in ((os.path.dirname(CACHE_DIR), 0o755), (CACHE_DIR, 0o700)):
+            try:
+                os.mkdir(d, mode)  # the umask only takes bits away
+            except FileExistsError:
+                pass
+        if not _cache_trusted():
+            return
         tmp = os.path.join(CACHE_DIR, ".%s.%d" % (key, os.getpid()))
-        with open(tmp, "w") as f:
-            f.write(jsonio.dumps(warnings))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     0o600)
+        try:
+            os.write(fd, jsonio.dumps(warnings).encode())
+        finally:
+            os.close(fd)
         os.replace(tmp, os.path.join(CACHE_DIR, key))
+        _cache_prune()
     except OSError:
         pass  # a cache, nothing more
+
+
+_CACHE_MAX = 4096
+
+
+def _cache_prune():
+    """Keep the cache bounded. Configs that embed per-container values (ids,
+    paths, annotations, as container managers write them) never repeat, so
+    entries pile up; past _CACHE_MAX the older half goes. Only on a miss,
+    which has just paid ~50 ms for jsonschema anyway."""
+    names = os.listdir(CACHE_DIR)
+    if len(names) <= _CACHE_MAX:
+        return
+    aged = []
+    for n in names:
+        try:
+            aged.append((os.lstat(os.path.join(CACHE_DIR, n)).st_mtime, n))
+        except OSError:
+            pass
+    aged.sort()
+    for _, n in aged[:len(aged) - _CACHE_MAX // 2]:
+        try:
+            os.unlink(os.path.join(CACHE_DIR, n))
+        except OSError:
+            pass
 
 
 def _load_schemas():

@@ -1,0 +1,116 @@
+"""Short commands stay import-light (start-up is most of their cost).
+
+Each command is run for real, through the installed launcher, by the
+interpreter the launcher uses, with ``-X importtime``: whatever it (and any
+child) imports is listed on stderr. A heavy module on the path of `state`,
+`kill`, `list`, `delete` or `start` fails the test; so does jsonschema on a
+`create` whose config validated before (the validation cache).
+
+No timing here: the numbers live in bench/run.py.
+"""
+import os
+import subprocess
+import tempfile
+
+import pytest
+
+# Costs measured on this machine kind (see the design notes): each of these
+# is several ms, or pulls in dozens of modules.
+HEAVY = {
+    "jsonschema", "referencing", "rpds", "pyroute2", "prctl", "_prctl", "subprocess",
+    "json", "argparse", "asyncio", "re", "signal", "logging", "pathlib", "hashlib",
+    "importlib.metadata", "importlib.util", "pkg_resources", "cffi", "pycparser",
+    "typing", "dataclasses", "enum", "threading",
+}
+
+
+@pytest.fixture
+def py_rt(rt):
+    if rt.is_runc or os.path.basename(rt.binary) != "pyrunc":
+        pytest.skip("pyrunc's imports only")
+    return rt
+
+
+def _interpreter(launcher):
+    """The python the launcher runs, and its flags."""
+    with open(launcher, "rb") as f:
+        first = f.readline().decode().strip()
+    if first.startswith("#!/bin/sh"):
+        return [os.path.join(os.path.dirname(launcher), "python3"), "-I", "-S"]
+    return first[2:].split()
+
+
+def imports_of(rt, *args):
+    """(exit code, stdout, the set of modules imported) of one real command."""
+    argv = _interpreter(rt.binary) + ["-X", "importtime", rt.binary, "--root", rt.root]
+    argv += [str(a) for a in args]
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        # files, not pipes: a detached container keeps the runtime's stdio
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, timeout=60)
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode(errors="replace")
+        stderr = err.read().decode(errors="replace")
+    mods = set()
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            name = line.rsplit("|", 1)[1].strip()
+            if name != "imported package":
+                mods.add(name)
+    return p.returncode, stdout, stderr, mods
+
+
+def heavy(mods):
+    return sorted(m for m in mods if m in HEAVY or m.split(".")[0] in HEAVY)
+
+
+def test_short_commands_import_nothing_heavy(py_rt, make_bundle, cid):
+    rt = py_rt
+    b = make_bundle(["sleep", "100"])
+    c = cid()
+    rt("create", "--bundle", b, c, check=True)
+    found = {}
+    steps = [("start", c), ("state", c), ("list",), ("list", "--format", "json"),
+             ("kill", c, "KILL"), ("delete", "--force", c)]
+    for args in steps:
+        code, out, err, mods = imports_of(rt, *args)
+        assert code == 0, (args, out, err)
+        assert mods, "no -X importtime output for %s: %s" % (args, err)
+        if heavy(mods):
+            found[" ".join(args)] = heavy(mods)
+    assert not found, "heavy imports on short commands: %s" % found
+
+
+def test_delete_of_stopped_container_imports_nothing_heavy(py_rt, make_bundle, cid):
+    rt = py_rt
+    b = make_bundle(["true"])
+    c = cid()
+    rt("create", "--bundle", b, c, check=True)
+    rt("start", c, check=True)
+    for _ in range(200):
+        if rt.state(c)["status"] == "stopped":
+            break
+        import time
+        time.sleep(0.02)
+    code, out, err, mods = imports_of(rt, "delete", c)
+    assert code == 0, err
+    assert not heavy(mods), heavy(mods)
+
+
+def test_errors_import_nothing_heavy(py_rt):
+    code, out, err, mods = imports_of(py_rt, "state", "no-such-container")
+    assert code == 1 and "does not exist" in err
+    assert not heavy(mods), heavy(mods)
+
+
+def test_cached_config_skips_jsonschema(py_rt, make_bundle, cid):
+    """The second create of the same config.json bytes takes the validation
+    cache: no jsonschema, referencing or rpds in the parent or its children."""
+    rt = py_rt
+    b = make_bundle(["sleep", "100"])
+    first, second = cid(), cid()
+    rt("create", "--bundle", b, first, check=True)
+    code, out, err, mods = imports_of(rt, "create", "--bundle", b, second)
+    assert code == 0, err
+    assert not {"jsonschema", "referencing", "rpds", "json"} & mods, heavy(mods)
+    assert not {"subprocess", "argparse", "asyncio", "pyroute2"} & mods, heavy(mods)
