@@ -361,8 +361,16 @@ def test_detached_exec_pid_file(rt, running, tmp_path):
     txt = open(pf).read()
     assert txt.isdigit() and not txt.endswith("\n")
     epid = int(txt)
-    with open("/proc/%d/cmdline" % epid) as f:
-        assert f.read().split("\0")[0] == "sleep"
+    # pyrunc returns once execve succeeded (EOF on the close-on-exec protocol
+    # socket); runc may return while its `runc init` is about to execve
+    end = time.time() + 5
+    while True:
+        with open("/proc/%d/cmdline" % epid) as f:
+            argv0 = f.read().split("\0")[0]
+        if argv0 == "sleep" or rt.is_runc is False or time.time() > end:
+            break
+        time.sleep(0.01)
+    assert argv0 == "sleep"
     assert os.readlink("/proc/%d/ns/pid" % epid) == os.readlink("/proc/%d/ns/pid" % pid)
     assert not [n for n in os.listdir(str(tmp_path)) if n.endswith(".tmp")]
 
