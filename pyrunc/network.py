@@ -358,10 +358,16 @@ class _Lock:
     def __enter__(self):
         path = os.path.join(self.dir, "lock")
         while True:
-            os.makedirs(self.dir, 0o700, exist_ok=True)
+            try:
+                os.mkdir(self.dir, 0o700)
+            except FileExistsError:
+                pass
+            except FileNotFoundError:  # no state root yet
+                os.makedirs(os.path.dirname(self.dir), 0o711, exist_ok=True)
+                continue
             try:
                 fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            except FileNotFoundError:
+            except FileNotFoundError:  # tidied away between the two: again
                 continue
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:

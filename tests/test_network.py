@@ -133,7 +133,10 @@ def test_new_netns_has_lo_up(rt, make_bundle, cid):
 def test_two_containers_reach_each_other_and_gateway(rt, make_bundle, cid, net, tmp_path,
                                                      no_leaks):
     server_ip = net.ip(10)
-    a = net_bundle(make_bundle, ["sh", "-c", "echo pong | nc -l -p 5000; echo server-done"],
+    # the server's stdin stays open a moment: busybox nc may stop reading the
+    # connection once its stdin is at EOF
+    a = net_bundle(make_bundle, ["sh", "-c", "(echo pong; sleep 1) | nc -l -p 5000; "
+                                 "echo server-done"],
                    net.ann(address=server_ip))
     client = ("ping -c1 -W3 %s && ping -c1 -W3 %s && "
               "for i in $(seq 100); do echo ping | nc %s 5000 && break; sleep 0.1; done"
@@ -198,7 +201,7 @@ def test_ipv6(rt, make_bundle, cid, net, tmp_path):
     a = net_bundle(make_bundle, ["sh", "-c", "echo pong6 | nc -l -p 5006"],
                    net.ann(subnet6=net.sub6, address="%s,%s" % (net.ip(20), net.ip6(20))))
     client = ("ping6 -c1 -W3 %s && ping6 -c1 -W3 %s && "
-              "for i in $(seq 100); do nc %s 5006 </dev/null && break; sleep 0.1; done; "
+              "for i in $(seq 100); do sleep 0.5 | nc %s 5006 && break; sleep 0.1; done; "
               "ip -o -6 addr show eth0 scope global"
               % (net.gw6, net.ip6(20), net.ip6(20)))
     b = net_bundle(make_bundle, ["sh", "-c", client], net.ann(ipv6="true", subnet6=net.sub6))
@@ -232,7 +235,7 @@ def test_parallel_creates_get_distinct_addresses(rt, make_bundle, cid, net, no_l
     assert all(v in have for v in vethes)
     with concurrent.futures.ThreadPoolExecutor(max_workers=30) as pool:
         results = list(pool.map(lambda c: rt("delete", "--force", c, timeout=120), ids))
-    assert all(p.returncode == 0 for p in results), [p.stderr for p in results]
+    assert all(p.returncode == 0 for p in results), [(p.returncode, p.stdout, p.stderr) for p in results if p.returncode]
     have = links()
     assert not [v for v in vethes if v in have]
     assert net.bridge not in have
