@@ -249,6 +249,7 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
         st.save()
         if pid_file:
             _write_pid_file(pid_file, init_pid)
+        os.close(fifo_fd)  # init has its own copy; a library caller keeps none
     except BaseException:
         errors = undo.run()
         for e in errors:
