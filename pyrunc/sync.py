@@ -31,7 +31,7 @@ The parent turns it into ChildError. EOF without ``ready`` means a child died.
 """
 import _socket
 import os
-import struct
+import sys
 
 from . import jsonio
 
@@ -46,11 +46,16 @@ def pair():
     return a, b
 
 
+def _pack_fds(fds):
+    # int.to_bytes, not struct: struct is one more import on every create
+    return b"".join(int(fd).to_bytes(4, sys.byteorder, signed=True) for fd in fds)
+
+
 def send(sock, t, fds=(), **fields):
     fields["t"] = t
     data = jsonio.dumps(fields).encode()
     if fds:
-        sock.sendmsg([data], [(_SOL_SOCKET, _SCM_RIGHTS, struct.pack("%di" % len(fds), *fds))])
+        sock.sendmsg([data], [(_SOL_SOCKET, _SCM_RIGHTS, _pack_fds(fds))])
     else:
         sock.send(data)
 
@@ -61,8 +66,8 @@ def recv(sock):
     data, anc, _, _ = sock.recvmsg(_MAX, _socket.CMSG_SPACE(16 * 4))
     for level, typ, payload in anc:
         if level == _SOL_SOCKET and typ == _SCM_RIGHTS:
-            n = len(payload) // 4
-            fds.extend(struct.unpack("%di" % n, payload[:n * 4]))
+            fds.extend(int.from_bytes(payload[i:i + 4], sys.byteorder, signed=True)
+                       for i in range(0, len(payload) // 4 * 4, 4))
     for fd in fds:
         os.set_inheritable(fd, False)
     if not data:
