@@ -536,3 +536,31 @@ def test_exec_into_created_container(rt, make_bundle, cid):
     out = out_of(rt, c, "sh", "-c", "hostname; test -d /proc/1 && echo pid1-here")
     assert out.splitlines()[1] == "pid1-here"
     assert rt.state(c)["status"] == "created"
+
+
+def test_cgroup_join_failure_is_clean(rt, running):
+    # a cpuset sub-cgroup without cpus refuses members (ENOSPC): exec fails
+    # with one line, promptly, and leaves no process in the container
+    c, pid = running()
+    with open("/proc/%d/cgroup" % pid) as f:
+        cs = [l for l in f.read().splitlines() if ":cpuset:" in l][0].split(":", 2)[2]
+    sub = "/sys/fs/cgroup/cpuset" + cs + "/empty"
+    os.mkdir(sub)
+    try:
+        p = rt("exec", "--cgroup", "cpuset:empty", c, "sleep", "30", timeout=20)
+        assert p.returncode != 0 and "Traceback" not in p.stderr
+        assert len((p.stdout + p.stderr).strip().splitlines()) == 1
+    finally:
+        time.sleep(0.1)
+        os.rmdir(sub)
+    ns = os.readlink("/proc/%d/ns/pid" % pid)
+    left = [d for d in os.listdir("/proc") if d.isdigit() and int(d) != pid
+            and _ns_of(d) == ns]
+    assert not left, left
+
+
+def _ns_of(p):
+    try:
+        return os.readlink("/proc/%s/ns/pid" % p)
+    except OSError:
+        return None
