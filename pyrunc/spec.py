@@ -121,9 +121,12 @@ def validate(config, data=None):
         if cached is not None:
             return cached
     schemas = _load_schemas()
-    err = _schema_error(config, schemas)
-    if err is not None:
-        raise err
+    if not fast_valid(config, schemas):
+        # invalid, or beyond what fast_valid knows: jsonschema decides, and
+        # names the error
+        err = _schema_error(config, schemas)
+        if err is not None:
+            raise err
     warnings = ["unknown field %s ignored" % p for p in unknown_fields(config, schemas)]
     if key:
         _cache_store(key, warnings)
@@ -185,6 +188,145 @@ def _load_schemas():
             with open(os.path.join(d, name), "rb") as f:
                 out[name] = jsonio.loads(f.read())
     return out
+
+
+# --- a small Draft 4 checker for the keywords the runtime-spec schemas use ---
+#
+# jsonschema costs ~50-100 ms to import (validating is ~3 ms), and container
+# managers write a new config.json for every container, so the cache above
+# rarely hits for them. fast_valid() answers "valid" only when it is sure:
+# every keyword it meets is one it implements with Draft 4's meaning, every
+# $ref resolves; anything else (an invalid config included) returns False,
+# and jsonschema decides and names the error. tests/test_spec_cache.py checks
+# it never accepts what jsonschema rejects.
+
+_KNOWN = frozenset(("type", "$ref", "properties", "patternProperties",
+                    "additionalProperties", "items", "required", "enum", "minimum",
+                    "maximum", "pattern", "minItems", "anyOf", "allOf", "definitions",
+                    "$schema", "description", "title"))
+
+
+class _Unsure(Exception):
+    pass
+
+
+def fast_valid(config, schemas):
+    try:
+        return _check(config, schemas["config-schema.json"], "config-schema.json", schemas)
+    except (_Unsure, KeyError, RecursionError):
+        return False
+
+
+def _deref(node, fname, schemas):
+    seen = 0
+    while isinstance(node, dict) and "$ref" in node:  # Draft 4: siblings ignored
+        f, _, frag = node["$ref"].partition("#")
+        fname = f or fname
+        node = schemas.get(fname)
+        if node is None or (frag and not frag.startswith("/")):
+            raise _Unsure()
+        for part in frag[1:].split("/") if frag else ():
+            part = part.replace("~1", "/").replace("~0", "~")
+            if not isinstance(node, dict) or part not in node:
+                raise _Unsure()
+            node = node[part]
+        seen += 1
+        if seen > 32:
+            raise _Unsure()
+    if not isinstance(node, dict):
+        raise _Unsure()
+    return node, fname
+
+
+def _is(value, t):
+    if t == "object":
+        return isinstance(value, dict)
+    if t == "array":
+        return isinstance(value, list)
+    if t == "string":
+        return isinstance(value, str)
+    if t == "integer":  # Draft 4: 1.0 is not an integer
+        return isinstance(value, int) and not isinstance(value, bool)
+    if t == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if t == "boolean":
+        return isinstance(value, bool)
+    if t == "null":
+        return value is None
+    raise _Unsure()
+
+
+def _equal(a, b):
+    """JSON equality: true is not 1, 1 is 1.0."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
+    return a == b
+
+
+def _search(pattern, text):
+    import re  # ~3 ms, only for configs the cache has not seen
+    return re.search(pattern, text) is not None
+
+
+def _check(value, node, fname, schemas):
+    node, fname = _deref(node, fname, schemas)
+    if not _KNOWN.issuperset(node):
+        raise _Unsure()
+    t = node.get("type")
+    if t is not None and not any(_is(value, x) for x in (t if isinstance(t, list) else (t,))):
+        return False
+    if "enum" in node and not any(_equal(value, e) for e in node["enum"]):
+        return False
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "minimum" in node and value < node["minimum"]:
+            return False
+        if "maximum" in node and value > node["maximum"]:
+            return False
+    elif isinstance(value, str):
+        if "pattern" in node and not _search(node["pattern"], value):
+            return False
+    elif isinstance(value, list):
+        if "minItems" in node and len(value) < node["minItems"]:
+            return False
+        items = node.get("items")
+        if items is not None:
+            if not isinstance(items, dict):
+                raise _Unsure()  # tuple form
+            if not all(_check(x, items, fname, schemas) for x in value):
+                return False
+    elif isinstance(value, dict):
+        if any(r not in value for r in node.get("required", ())):
+            return False
+        props = node.get("properties") or {}
+        pprops = node.get("patternProperties") or {}
+        extra = node.get("additionalProperties", True)
+        for k, x in value.items():
+            matched = k in props
+            if matched and not _check(x, props[k], fname, schemas):
+                return False
+            for pat, sub in pprops.items():
+                if _search(pat, k):
+                    matched = True
+                    if not _check(x, sub, fname, schemas):
+                        return False
+            if not matched:
+                if extra is False:
+                    return False
+                if isinstance(extra, dict) and not _check(x, extra, fname, schemas):
+                    return False
+    if not all(_check(value, sub, fname, schemas) for sub in node.get("allOf", ())):
+        return False
+    if "anyOf" in node and not any(_check(value, sub, fname, schemas) for sub in node["anyOf"]):
+        return False
+    return True
 
 
 _BASE = "file:///pyrunc/specs/"

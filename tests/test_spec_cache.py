@@ -97,3 +97,98 @@ def test_cache_is_bounded(cache, monkeypatch):
         c, data = _cfg(annotations={"n": str(i)})
         spec.validate(c, data)
     assert len(os.listdir(cache)) <= 8
+
+
+# --- fast_valid: never accepts what jsonschema rejects ---------------------------
+
+def _rich_config():
+    c = spec.default_spec(args=["sh"], terminal=True)
+    c["annotations"] = {"a.b/c": "d"}
+    c["hooks"] = {"prestart": [{"path": "/bin/true", "args": ["true"], "env": ["A=b"],
+                                "timeout": 5}],
+                  "poststop": [{"path": "/bin/true"}]}
+    c["process"]["rlimits"].append({"type": "RLIMIT_NPROC", "soft": 10, "hard": 20})
+    c["process"]["consoleSize"] = {"height": 24, "width": 80}
+    c["process"]["oomScoreAdj"] = 100
+    c["process"]["user"].update(additionalGids=[5, 6], umask=18)
+    c["linux"].update({
+        "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+        "sysctl": {"net.ipv4.ip_forward": "1"},
+        "rootfsPropagation": "slave",
+        "cgroupsPath": "/x/y",
+        "devices": [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229,
+                     "fileMode": 438, "uid": 0, "gid": 0}],
+        "resources": {
+            "devices": [{"allow": False, "access": "rwm"},
+                        {"allow": True, "type": "c", "major": 10, "minor": 229,
+                         "access": "rw"}],
+            "memory": {"limit": 1 << 28, "swap": 1 << 29, "swappiness": 10},
+            "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0-1"},
+            "pids": {"limit": 100},
+            "blockIO": {"weight": 100},
+            "hugepageLimits": [{"pageSize": "2MB", "limit": 0}],
+        },
+        "seccomp": {"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+                    "syscalls": [{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW",
+                                  "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]}]},
+    })
+    return c
+
+
+def _mutations(cfg, limit=1500):
+    import copy
+    import random
+    odd = [None, True, 0, -1, 1.5, 2 ** 64, "", "x", [], ["x"], {}, {"x": 1}]
+    paths = []
+
+    def walk(v, path):
+        paths.append(path)
+        if isinstance(v, dict):
+            for k, x in v.items():
+                walk(x, path + [k])
+        elif isinstance(v, list):
+            for i, x in enumerate(v):
+                walk(x, path + [i])
+
+    walk(cfg, [])
+    out = []
+    for p in paths[1:]:
+        for r in odd + ["delete"]:
+            c = copy.deepcopy(cfg)
+            t = c
+            for k in p[:-1]:
+                t = t[k]
+            if r == "delete":
+                if not isinstance(t, dict):
+                    continue
+                del t[p[-1]]
+            else:
+                t[p[-1]] = r
+            out.append((p, r, c))
+    for k in ("madeUp", "linux", "process"):  # unknown keys at a few levels
+        c = copy.deepcopy(cfg)
+        (c if k == "madeUp" else c[k])["zzUnknown"] = 1
+        out.append(([k], "unknown key", c))
+    random.Random(7).shuffle(out)
+    return out[:limit]
+
+
+def test_fast_valid_accepts_the_usual_configs():
+    schemas = spec._load_schemas()
+    assert spec.fast_valid(spec.default_spec(), schemas)
+    assert spec.fast_valid(_rich_config(), schemas)
+    assert spec._schema_error(_rich_config(), schemas) is None
+
+
+def test_fast_valid_never_accepts_what_jsonschema_rejects():
+    schemas = spec._load_schemas()
+    accepted = rejected_by_both = 0
+    for path, repl, c in _mutations(_rich_config()):
+        fast = spec.fast_valid(c, schemas)
+        err = spec._schema_error(c, schemas)
+        if fast:
+            accepted += 1
+            assert err is None, "fast_valid accepted %s = %r; jsonschema: %s" % (path, repl, err)
+        elif err is not None:
+            rejected_by_both += 1
+    assert accepted > 100 and rejected_by_both > 100  # both kinds were exercised
