@@ -1,10 +1,13 @@
 """config.json: loading, validation and the default spec (roles: parent).
 
-Validation runs the official runtime-spec schemas (specs/) through jsonschema
-before anything is created. jsonschema costs ~50 ms to import and ~1 ms to
-run, so a config whose exact bytes validated before is not validated again:
-the sha256 of the bytes is kept under CACHE_DIR (root-only), together with the
-warnings that validation produced, which are replayed.
+Validation runs the official runtime-spec schemas (specs/) before anything is
+created. jsonschema costs ~50-100 ms to import and ~3 ms to run, so:
+fast_valid() (below) checks the schemas' own keywords itself and jsonschema is
+only imported when it is unsure or the config is invalid (for the message);
+and a config whose exact bytes validated before is not validated again: the
+sha256 of the bytes (with the spec and pyrunc versions) is kept under
+CACHE_DIR (root-only, checked before use), together with the warnings that
+validation produced, which are replayed.
 """
 import os
 
