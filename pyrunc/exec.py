@@ -368,19 +368,9 @@ def _pair_above(sync, low):
     return out[0], out[1]
 
 
-def _reap(pid):
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
-
-
 def _kill(pid):
-    try:
-        os.kill(pid, 9)
-    except ProcessLookupError:
-        return
-    _reap(pid)
+    from .container import _kill_and_reap
+    _kill_and_reap(pid)
 
 
 # --- the joiner and the process (children) -------------------------------------
