@@ -17,8 +17,14 @@ need_root() {
 }
 
 python_bin() {
-    # A real interpreter, not a pyenv shim (the shim adds ~90 ms a start).
+    # Debian's own interpreter when there is one: built with PGO/LTO, it
+    # starts ~1 ms faster than a pyenv build, and every pyrunc command pays
+    # one interpreter start. Otherwise python3 on PATH, resolved to the real
+    # binary (a pyenv shim adds ~90 ms a start).
     local py
+    if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import sys; sys.exit(sys.version_info < (3, 9))'; then
+        echo /usr/bin/python3; return
+    fi
     py=$(command -v python3) || { echo "dev.sh: python3 not found" >&2; exit 1; }
     "$py" -c 'import sys; print(sys.executable)'
 }
