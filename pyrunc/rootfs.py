@@ -281,11 +281,7 @@ class Rootfs:
             finally:
                 os.close(sfd)
             if "," in name:  # co-mounted controllers: cpu -> cpu,cpuacct
-                for part in name.split(","):
-                    try:
-                        os.symlink(name, os.path.join(self.rootfs, dest.lstrip("/"), part))
-                    except FileExistsError:
-                        pass
+                self._symlinks_at(dest, name)
         fd = paths.open_in_root(self.rootfd, dest)
         try:
             paths.check_in_root(fd, self.rootfs)
@@ -293,6 +289,21 @@ class Rootfs:
                 N.mount_setattr(fd, "", N.AT_EMPTY_PATH | N.AT_RECURSIVE, ATTR_RDONLY, 0)
         finally:
             os.close(fd)
+
+    def _symlinks_at(self, dest, name):
+        """part -> name for each part of a co-mounted hierarchy's name, made
+        relative to dest resolved in the root (never as a host path string:
+        a symlink in the image would redirect it out of the rootfs)."""
+        dfd = paths.open_in_root(self.rootfd, dest, paths.O_PATH_DIR)
+        try:
+            paths.check_in_root(dfd, self.rootfs)
+            for part in name.split(","):
+                try:
+                    os.symlink(name, part, dir_fd=dfd)
+                except FileExistsError:
+                    pass
+        finally:
+            os.close(dfd)
 
     def _readonly_fd(self, fd, dest):
         nfd = paths.open_in_root(self.rootfd, dest)

@@ -224,3 +224,33 @@ def test_cgroup_mount_readonly_without_cgroupns(rt, make_bundle, cid):
         if rt.is_runc and " - tmpfs " in line:
             continue  # runc 1.1 leaves the tmpfs holding the hierarchies rw
         assert "ro" in line.split()[5].split(","), line
+
+
+def test_cgroup_comount_symlinks_stay_inside_root(rt, make_bundle, cid, tmp_path,
+                                                  monkeypatch):
+    """The cpu -> cpu,cpuacct links of co-mounted v1 hierarchies are made in the
+    root, not through a host path string: an image whose /sys is a symlink to
+    an absolute path must not get them written into that host folder."""
+    if rt.is_runc:
+        pytest.skip("drives pyrunc's library with a faked co-mounted hierarchy")
+    from pyrunc import cgroups, container
+    from pyrunc.cgroups import v1
+    if cgroups.mode() == "v2":
+        pytest.skip("v1 hierarchies only")
+    victim = tmp_path / "victim"
+    (victim / "fs" / "cgroup").mkdir(parents=True)
+
+    def edit(cfg):
+        cfg["mounts"] = [m for m in cfg["mounts"] if m["destination"] != "/sys"]
+    b = make_bundle(["sleep", "100"], own_rootfs=True, edit=edit)
+    os.rmdir(os.path.join(b, "rootfs", "sys"))
+    os.symlink(str(victim), os.path.join(b, "rootfs", "sys"))
+    monkeypatch.setattr(v1, "hierarchy_mounts",
+                        lambda: [("/sys/fs/cgroup/cpu,cpuacct", ["cpu", "cpuacct"])])
+    c = cid()
+    st = container.create(rt.root, c, b)
+    inside = "/proc/%d/root%s/fs/cgroup" % (st.pid, victim)
+    assert sorted(os.listdir(inside)) == ["cpu", "cpu,cpuacct", "cpuacct"]
+    assert os.readlink(inside + "/cpu") == "cpu,cpuacct"
+    container.delete(rt.root, c, force=True)
+    assert os.listdir(victim / "fs" / "cgroup") == []
