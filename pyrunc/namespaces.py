@@ -50,7 +50,47 @@ def parse(config):
                         "/linux/uidMappings")
     if lin.get("timeOffsets") and not ("time" in out and out["time"] is None):
         raise SpecError("timeOffsets need a new time namespace", "/linux/timeOffsets")
+    # Without its own namespace these would change the HOST's (runc's validator)
+    for key in ("hostname", "domainname"):
+        if config.get(key) and "uts" not in out:
+            raise SpecError("unable to set %s without a private UTS namespace" % key,
+                            "/" + key)
+    for key in lin.get("sysctl") or ():
+        _check_sysctl(key, out)
     return out
+
+
+_IPC_SYSCTLS = frozenset(("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+                          "kernel.shmall", "kernel.shmmax", "kernel.shmmni",
+                          "kernel.shm_rmid_forced"))
+
+
+def _check_sysctl(key, nss):
+    """A sysctl must belong to a namespace of the container's own (runc's rules)."""
+    name = key.replace("/", ".")
+    ptr = "/linux/sysctl"
+    if name in _IPC_SYSCTLS or name.startswith("fs.mqueue."):
+        if "ipc" not in nss:
+            raise SpecError("sysctl %r is not allowed in the host's ipc namespace" % key, ptr)
+        return
+    if name.startswith("net."):
+        if "network" not in nss:
+            raise SpecError("sysctl %r is not allowed in the host's network namespace" % key,
+                            ptr)
+        path = nss["network"]
+        if path is not None:
+            theirs, ours = os.stat(path), os.stat("/proc/self/ns/net")
+            if (theirs.st_dev, theirs.st_ino) == (ours.st_dev, ours.st_ino):
+                raise SpecError("sysctl %r is not allowed in the host's network namespace"
+                                % key, ptr)
+        return
+    if name == "kernel.domainname" and "uts" in nss:
+        return
+    if name == "kernel.ns_last_pid" and "pid" in nss:
+        return  # per pid namespace (runc 1.1 refuses it; its own namespace is there)
+    if name == "kernel.hostname" and "uts" in nss:
+        raise SpecError("sysctl %r is not allowed: use hostname instead" % key, ptr)
+    raise SpecError("sysctl %r is not in a separate kernel namespace" % key, ptr)
 
 
 def new_flags(nss):

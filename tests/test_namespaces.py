@@ -117,3 +117,35 @@ def test_kill_without_pid_ns_kills_whole_cgroup(rt, make_bundle, cid):
     while time.time() < end and rt.state(c)["status"] != "stopped":
         time.sleep(0.02)
     assert rt.state(c)["status"] == "stopped"
+
+
+@pytest.mark.parametrize("drop,field,value", [
+    ("uts", "hostname", "evilhost"),
+    ("network", "sysctl", {"net.ipv4.ip_default_ttl": "33"}),
+    ("ipc", "sysctl", {"kernel.shmmni": "1234"}),
+])
+def test_host_namespace_settings_refused(rt, make_bundle, cid, drop, field, value):
+    """hostname / sysctl without the container's own namespace for them would
+    change the host's: create fails and nothing changes (runc's validator).
+    Run under `unshare -u -n -i`, so a runtime that did write hits a
+    throwaway namespace, not the host's."""
+    import subprocess
+
+    def edit(cfg):
+        cfg["linux"]["namespaces"] = [n for n in cfg["linux"]["namespaces"]
+                                      if n["type"] != drop]
+        if field == "sysctl":
+            cfg["linux"]["sysctl"] = value
+        else:
+            cfg[field] = value
+    b = make_bundle(["true"], edit=edit)
+    c = cid()
+    script = ('hostname orig; "$@" >/dev/null 2>&1; echo $?; hostname; '
+              'cat /proc/sys/net/ipv4/ip_default_ttl /proc/sys/kernel/shmmni')
+    p = subprocess.run(["unshare", "-u", "-n", "-i", "sh", "-c", script, "sh"]
+                       + rt.argv("run", "--bundle", b, c),
+                       capture_output=True, text=True, timeout=60)
+    rc, host, ttl, shmmni = p.stdout.split()
+    assert rc != "0"
+    assert host == "orig"
+    assert ttl != "33" and shmmni != "1234"
