@@ -583,3 +583,13 @@ def test_v2_update_rolls_back_cpu_max(tmp_path):
     with pytest.raises(CgroupError):
         m.set({"cpu": {"quota": 10000}, "pids": {"limit": 3}}, update=True)
     assert rd2(m, "cpu.max") == "50000 100000"
+
+
+@pytest.mark.parametrize("path", ["/", "//", "/./", ".", "./"])
+def test_cgroups_path_naming_root_or_own_cgroup_refused(path):
+    """cgroupsPath "/" is every hierarchy's root and "." the runtime's own
+    cgroup: a manager for it would write the container's limits there and, on
+    delete, SIGKILL every process below it (the whole host for "/")."""
+    from pyrunc.cgroups import for_config
+    with pytest.raises(CgroupError, match="cgroupsPath"):
+        for_config({"linux": {"cgroupsPath": path}}, "x")

@@ -98,7 +98,14 @@ def for_config(config, cid, systemd=False):
         # The default: pyrunc/<id> under our own cgroup; pyrunc/ is shared by
         # every container and removed by whichever leaves it empty.
         return Manager.new("pyrunc/" + cid, False, shared_parent=True)
-    return Manager.new(clean_path(path), path.startswith("/"))
+    rel = clean_path(path)
+    if not rel:
+        # the hierarchy's root, or the runtime's own cgroup: not the
+        # container's to fill with limits, kill on delete and remove
+        raise CgroupError("cgroupsPath %r names %s, not a cgroup of the container's own"
+                          % (path, "the root cgroup" if path.startswith("/")
+                             else "pyrunc's own cgroup"))
+    return Manager.new(rel, path.startswith("/"))
 
 
 def from_state(d):
