@@ -135,17 +135,44 @@ def complete_process(process, defaults):
     return p
 
 
+def merge_env(env):
+    """A later NAME=value replaces an earlier one, in the earlier one's place
+    (runc sets them one by one with os.Setenv): `exec -e TERM=dumb` overrides
+    the config's TERM for getenv(), which returns the first match."""
+    out, where = [], {}
+    for e in env:
+        name = e.partition("=")[0] if isinstance(e, str) and "=" in e else None
+        if name is not None and name in where:
+            out[where[name]] = e
+            continue
+        if name is not None:
+            where[name] = len(out)
+        out.append(e)
+    return out
+
+
+def _ProcessError(msg, pointer):
+    """The exec'd process is not config.json's: name it as such."""
+    return PyruncError("process %s: %s" % (pointer, msg))
+
+
 def _check_process(p):
     args = p.get("args")
-    if not args or not all(isinstance(a, str) for a in args):
-        raise SpecError("args must be a non-empty list of strings", "/args")
+    if not isinstance(args, list) or not args or not all(isinstance(a, str) for a in args):
+        raise _ProcessError("args must be a non-empty list of strings", "/args")
+    env = p.get("env")
+    if env is not None and not (isinstance(env, list) and all(isinstance(e, str) for e in env)):
+        raise _ProcessError("env must be a list of strings", "/env")
     cwd = p.get("cwd") or "/"
-    if not cwd.startswith("/"):
-        raise SpecError("cwd %r must be an absolute path" % cwd, "/cwd")
-    u = p.get("user") or {}
+    if not isinstance(cwd, str) or not cwd.startswith("/"):
+        raise _ProcessError("cwd %r must be an absolute path" % (cwd,), "/cwd")
+    u = p.get("user")
+    u = {} if u is None else u
+    if not isinstance(u, dict):
+        raise _ProcessError("user must be an object", "/user")
     for k in ("uid", "gid"):
         if not isinstance(u.get(k, 0), int) or u.get(k, 0) < 0:
-            raise SpecError("user.%s must be a non-negative number" % k, "/user/" + k)
+            raise _ProcessError("user.%s must be a non-negative number" % k, "/user/" + k)
 
 
 def _cgroup_targets(cg_state, sub):
@@ -232,6 +259,8 @@ def exec_process(root, cid, process=None, args=(), tty=None, cwd=None, env=(), u
         ex = _defaults_from_bundle(st.data)
     defaults = ex.get("process") or {}
     if process is not None:
+        if not isinstance(process, dict):
+            raise PyruncError("process: a JSON object is needed")
         proc = complete_process(process, defaults)
     else:
         if not args:
@@ -242,6 +271,8 @@ def exec_process(root, cid, process=None, args=(), tty=None, cwd=None, env=(), u
             from . import capabilities
             capabilities.resolve(caps, warn)
     _check_process(proc)
+    if isinstance(proc.get("env"), list):
+        proc["env"] = merge_env(proc["env"])
     from .container import _check_terminal, _write_pid_file
     _check_terminal(proc, detach, console_socket)
     if console_socket:
@@ -426,6 +457,13 @@ def _joiner(sock, plan):
         sync.fail(sock, stage, e)
 
 
+def rlim(value):
+    """A config's rlimit value (a uint64: 2**64-1 is RLIM_INFINITY, as Docker
+    writes "unlimited") as the resource module takes it."""
+    import resource
+    return resource.RLIM_INFINITY if value >= 2 ** 63 else value
+
+
 def _set_rlimits(rlimits):
     import resource
     for r in rlimits:
@@ -433,8 +471,8 @@ def _set_rlimits(rlimits):
         if num is None:
             raise OSError(0, "unknown rlimit %s" % r.get("type"))
         try:
-            resource.setrlimit(num, (r["soft"], r["hard"]))
-        except (OSError, ValueError) as e:
+            resource.setrlimit(num, (rlim(r["soft"]), rlim(r["hard"])))
+        except (OSError, ValueError, OverflowError) as e:
             raise OSError(getattr(e, "errno", 0) or 0, "setrlimit %s: %s" % (r["type"], e))
 
 

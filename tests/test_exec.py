@@ -564,3 +564,51 @@ def _ns_of(p):
         return os.readlink("/proc/%s/ns/pid" % p)
     except OSError:
         return None
+
+
+def test_exec_rlimit_unlimited_uint64(rt, running, tmp_path):
+    """2**64-1 is RLIM_INFINITY as config.json writes it (uint64; Docker's
+    "unlimited"): exec sets it instead of failing on the conversion."""
+    c, pid = running()
+    inf = 2 ** 64 - 1
+    proc = {"args": ["sh", "-c", "ulimit -c; ulimit -Hc"], "env": ["PATH=/bin"], "cwd": "/",
+            "rlimits": [{"type": "RLIMIT_CORE", "soft": inf, "hard": inf}]}
+    path = tmp_path / "process.json"
+    path.write_text(json.dumps(proc))
+    p = rt("exec", "--process", str(path), c)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["unlimited", "unlimited"]
+
+
+def test_exec_env_flag_overrides_config(rt, running):
+    """`exec -e NAME=v` replaces the config's NAME (and a repeated -e the
+    earlier one), in place, as runc: no duplicate for getenv() to pick the
+    first of."""
+    c, pid = running()
+    p = rt("exec", "-e", "TERM=dumb", "-e", "A=1", "-e", "A=2", c, "cat", "/proc/self/environ")
+    assert p.returncode == 0, p.stderr
+    env = p.stdout.split("\0")
+    assert [e for e in env if e.startswith("TERM=")] == ["TERM=dumb"]
+    assert [e for e in env if e.startswith("A=")] == ["A=2"]
+    assert env.index("TERM=dumb") < env.index("A=2")
+
+
+@pytest.mark.parametrize("proc", [
+    [1, 2],
+    {"args": "sh", "env": ["PATH=/bin"], "cwd": "/"},
+    {"args": ["true"], "env": "PATH=/bin", "cwd": "/"},
+    {"args": ["true"], "env": ["PATH=/bin"], "cwd": 5},
+    {"args": ["true"], "env": ["PATH=/bin"], "cwd": "/", "user": 0},
+])
+def test_process_json_wrong_types_refused(rt, running, tmp_path, proc):
+    """A process.json field of the wrong type fails with one line naming it,
+    and nothing runs (a string args was run as its characters)."""
+    c, pid = running()
+    path = tmp_path / "process.json"
+    path.write_text(json.dumps(proc))
+    p = rt("exec", "--process", str(path), c)
+    assert p.returncode != 0
+    if not rt.is_runc:
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("pyrunc: process"), p.stderr
+        assert "Error:" not in p.stderr
