@@ -27,12 +27,20 @@ NUMBERS = {n: i for i, n in enumerate(NAMES)}
 SETS = ("bounding", "effective", "permitted", "inheritable", "ambient")
 
 
+_last_cap = None
+
+
 def last_cap():
-    try:
-        with open("/proc/sys/kernel/cap_last_cap") as f:
-            return int(f.read())
-    except OSError:
-        return len(NAMES) - 1
+    """The kernel's highest capability number (a constant of the running
+    kernel: read once, forks inherit it; init asks 7 times per setup)."""
+    global _last_cap
+    if _last_cap is None:
+        try:
+            with open("/proc/sys/kernel/cap_last_cap") as f:
+                _last_cap = int(f.read())
+        except OSError:
+            return len(NAMES) - 1  # no procfs (yet): not remembered
+    return _last_cap
 
 
 def resolve(names, warn=None):

@@ -119,17 +119,35 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
         cg = cgroups.for_config(config, cid, systemd_cgroup)
         undo.add(cg.destroy)
         cg.create()
-        # A first state.json (pid 0, status "creating") before anything runs:
-        # if this process is killed midway, `delete --force` still finds the
-        # cgroup to remove.
-        st.save({"ociVersion": config.get("ociVersion"), "id": cid, "pid": 0,
-                 "start_time": 0, "bundle": bundle, "rootfs": rootfs,
-                 "created": state_mod.now_rfc3339nano(), "cgroup": cg.state()})
-        res = dict((config.get("linux") or {}).get("resources") or {})
-        # device rules always apply: deny all, the config's rules, runc's defaults
-        from .devices import allow_rules
-        res["devices"] = list(res.get("devices") or []) + allow_rules(config)
-        cg.set(res)
+        # Joining a v1 cgroup costs a grace period (the first write to
+        # cgroup.procs waits ~10-15 ms here in percpu_down_write); warm()
+        # starts that wait now, in a short-lived child (v1.Manager.warm).
+        # After create(): the waiting writer holds cgroup_mutex, which mkdir
+        # in a cgroupfs needs too.
+        warm = cg.warm()
+        if warm:
+            undo.add(_reap_quietly, warm)
+        # A new cgroup namespace is rooted where it is made, so then the
+        # intermediate joins before it unshares (state.json and resources are
+        # written first, then the fork). Otherwise ("join late") the
+        # intermediate is forked first and imports while we write them, and
+        # init is moved when its pid arrives: the move overlaps init's rootfs
+        # work and is done before anything of the container's runs in init
+        # (createContainer hooks wait for "hooked", the program for `start`;
+        # both come after it). runc's init joins first, which is also why its
+        # setup is charged to the container's memory cgroup.
+        # Order when joining late: the intermediate does nothing of the
+        # container's before "go", and we send "go" only once the resources
+        # are set (a failure there: the intermediate gets EOF and exits, no
+        # init exists yet). Init waits on the intermediate's exit, which
+        # follows our "placed", which follows all of that (this function is
+        # sequential): the folders exist and are set before init bind-mounts
+        # them under /sys/fs/cgroup (rootfs._mount_cgroup) and before it is
+        # moved.
+        cgroupns = nss.get("cgroup", 1) is None
+        join_late = not cgroupns
+        if not join_late:
+            _make_cgroup(st, cg, config, cid, bundle, rootfs)
 
         need_hooks = any(hooks.of(config, k) for k in
                          ("prestart", "createRuntime", "createContainer", "startContainer"))
@@ -137,7 +155,7 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
             "id": cid, "config": config, "rootfs": rootfs, "bundle": bundle,
             "namespaces": nss, "fifo_fd": fifo_fd, "preserve_fds": preserve_fds,
             "no_pivot": no_pivot, "no_new_keyring": no_new_keyring,
-            "userns": "user" in nss, "cgroupns": nss.get("cgroup", 1) is None,
+            "userns": "user" in nss, "cgroupns": cgroupns,
             "cgroup_paths": getattr(cg, "paths", None) or {"": cg.path()},
             "need_hooks": need_hooks,
         }
@@ -163,17 +181,9 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
         csock.close()
         undo.add(_reap_quietly, mid)
         undo.add(psock.close)  # first on failure: the intermediate waits on it
-        # Joining a v1 cgroup costs a grace period (the first write to
-        # cgroup.procs waits ~10-15 ms here in percpu_down_write). A new
-        # cgroup namespace is rooted where it is made, so then the
-        # intermediate joins before it unshares; otherwise it goes on at once
-        # and init is moved when its pid arrives: the move overlaps init's
-        # rootfs work and is done before anything of the container's runs in
-        # init (createContainer hooks wait for "hooked", the program for
-        # `start`; both come after it). runc's init joins first, which is
-        # also why its setup is charged to the container's memory cgroup.
-        join_late = not plan["cgroupns"]
-        if not join_late:
+        if join_late:
+            _make_cgroup(st, cg, config, cid, bundle, rootfs)
+        else:
             cg.apply(mid)
         sync.send(psock, "go")
 
@@ -246,6 +256,8 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
             else:  # eof: a child died without a word
                 raise ChildError("init", 0, "container init exited during setup")
         psock.close()
+        if warm:
+            _reap_quietly(warm)
         st.save()
         if pid_file:
             _write_pid_file(pid_file, init_pid)
@@ -258,6 +270,21 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
     finally:
         st.unlock()
     return st
+
+
+def _make_cgroup(st, cg, config, cid, bundle, rootfs):
+    """The first state.json and linux.resources, on a created cgroup."""
+    # A first state.json (pid 0, status "creating") before anything of the
+    # container's runs: if this process is killed midway, `delete --force`
+    # still finds the cgroup to remove.
+    st.save({"ociVersion": config.get("ociVersion"), "id": cid, "pid": 0,
+             "start_time": 0, "bundle": bundle, "rootfs": rootfs,
+             "created": state_mod.now_rfc3339nano(), "cgroup": cg.state()})
+    res = dict((config.get("linux") or {}).get("resources") or {})
+    # device rules always apply: deny all, the config's rules, runc's defaults
+    from .devices import allow_rules
+    res["devices"] = list(res.get("devices") or []) + allow_rules(config)
+    cg.set(res)
 
 
 def _exec_defaults(config, nss, no_new_keyring):

@@ -33,19 +33,25 @@ class Manager:
     def __init__(self, paths, parents=None):
         self.paths = paths            # {controller: absolute folder}
         self.parents = parents or []  # ancestors we made (or the shared pyrunc/)
+        self.own_procs = None         # cgroup.procs of our own cgroup (new() only)
 
     @classmethod
     def new(cls, rel, absolute, shared_parent=None):
         own = own_cgroups()
         paths, parents = {}, []
-        for name, mnt in hierarchies().items():
+        mounts = hierarchies()
+        for name, mnt in mounts.items():
             base = "" if absolute else own.get(name, "/").lstrip("/")
             paths[name] = os.path.join(mnt, base, rel) if base else os.path.join(mnt, rel)
             if shared_parent:
                 parents.append(os.path.dirname(paths[name]))
         if not paths:
             raise CgroupError("no cgroup v1 hierarchy is mounted under %s" % ROOT)
-        return cls(paths, sorted(set(parents)))
+        m = cls(paths, sorted(set(parents)))
+        name = min(paths)
+        m.own_procs = os.path.join(mounts[name], own.get(name, "/").lstrip("/"),
+                                   "cgroup.procs")
+        return m
 
     @classmethod
     def restore(cls, d):
@@ -108,6 +114,35 @@ class Manager:
             for d in reversed(chain):
                 with open(os.path.join(d, f), "w") as fh:
                     fh.write(v)
+
+    def warm(self):
+        """Start, in a short-lived child, the wait that the first cgroup.procs
+        write pays; returns the child's pid (to reap), or 0.
+
+        Moving a task takes cgroup_threadgroup_rwsem for writing, and the
+        first writer after a quiet spell waits an RCU grace period (~10-15 ms
+        on this VM) before it gets it; writers that come within about a grace
+        period of the last one do not wait again. The child writes itself
+        into the cgroup it is already in (our own: nothing moves, no
+        controller is called) and exits, so that wait runs while the parent
+        makes the cgroup and the intermediate imports, unshares and forks,
+        and apply() later finds the lock warm. A failure changes nothing:
+        apply() then pays the wait itself, as it would anyway. Call it after
+        create(): the waiting writer holds cgroup_mutex, which mkdir needs."""
+        if not self.own_procs:
+            return 0
+        try:
+            pid = os.fork()
+        except OSError:
+            return 0
+        if pid == 0:  # nothing but two syscalls, then out (no cleanup, no flush)
+            try:
+                fd = os.open(self.own_procs, os.O_WRONLY | os.O_CLOEXEC)
+                os.write(fd, b"0")  # 0: the writer itself
+            except BaseException:
+                pass
+            os._exit(0)
+        return pid
 
     def apply(self, pid):
         for name, path in self._unique():
@@ -190,6 +225,13 @@ class Manager:
                 pass
         kill_all(self.pids)
         for _, path in self._unique():
+            try:
+                os.rmdir(path)  # the usual case: no sub-cgroup, no task left
+                continue
+            except FileNotFoundError:
+                continue
+            except OSError:
+                pass  # busy: walked and retried below
             # sub-cgroups the container (or exec --cgroup) made go first
             for d, _, _ in sorted(os.walk(path), key=lambda t: len(t[0]), reverse=True):
                 rmdir_retry(d)
