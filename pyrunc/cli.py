@@ -299,9 +299,13 @@ def _preserve(opts):
     n = opts.get("preserve-fds", 0)
     if n < 0:
         raise Usage("--preserve-fds must not be negative")
-    # systemd socket activation: runc passes LISTEN_FDS through as well
+    # systemd socket activation: runc passes LISTEN_FDS through as well, but
+    # only when they are meant for it (LISTEN_PID is our pid, sd_listen_fds):
+    # an inherited LISTEN_FDS would hand the caller's own fds to the container
     lf = os.environ.get("LISTEN_FDS", "")
-    return n + (int(lf) if lf.isdigit() else 0)
+    if lf.isdigit() and os.environ.get("LISTEN_PID") == str(os.getpid()):
+        return n + int(lf)
+    return n
 
 
 def cmd_create(root, g, opts, pos, log):

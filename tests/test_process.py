@@ -127,3 +127,28 @@ def test_terminal_without_console_socket_refused_for_create(rt, make_bundle, cid
     assert p.returncode != 0
     assert "console" in (p.stdout + p.stderr).lower()
     assert not os.path.exists(os.path.join(rt.root, c))
+
+
+def test_listen_fds_for_another_pid_not_passed(rt, make_bundle, cid, tmp_path):
+    """LISTEN_FDS counts only when LISTEN_PID is the runtime's own pid
+    (sd_listen_fds, as runc): one inherited from elsewhere must not hand the
+    caller's fds 3.. to the container."""
+    f = tmp_path / "hostfile"
+    f.write_text("host only\n")
+    b = make_bundle(["sh", "-c", "cat <&3 2>/dev/null || echo closed"])
+    env = dict(os.environ, LISTEN_FDS="1", LISTEN_PID="1")
+    p = subprocess.run(["sh", "-c", 'exec 3<"$0"; exec "$@"', str(f)]
+                       + rt.argv("run", "--bundle", b, cid()),
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert p.stdout == "closed\n", p.stdout + p.stderr
+
+
+def test_listen_fds_for_us_passed(rt, make_bundle, cid, tmp_path):
+    f = tmp_path / "socketfile"
+    f.write_text("activated\n")
+    b = make_bundle(["sh", "-c", "cat <&3"])
+    # LISTEN_PID is set by the shell to its own pid, which exec keeps
+    p = subprocess.run(["sh", "-c", 'exec 3<"$0"; LISTEN_FDS=1 LISTEN_PID=$$ exec "$@"',
+                        str(f)] + rt.argv("run", "--bundle", b, cid()),
+                       capture_output=True, text=True, timeout=60)
+    assert p.stdout == "activated\n", p.stdout + p.stderr
