@@ -75,6 +75,7 @@ class Options:
         self.prop = 0
         self.rec_set = 0
         self.rec_clr = 0
+        self.copyup = False
         data = []
         for o in options or ():
             if o in FLAGS:
@@ -90,7 +91,7 @@ class Options:
             elif o in ("idmap", "ridmap"):
                 raise SpecError("idmapped mounts (%s) are not supported yet" % o)
             elif o == "tmpcopyup":
-                continue
+                self.copyup = True
             else:
                 data.append(o)
         if typ == "bind":
@@ -120,6 +121,52 @@ class Options:
         elif f & N.MS_RELATIME:
             c |= ATTR_ATIME
         return s, c
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _copy_tree(src, dst):
+    """Copy the content of folder fd ``src`` into folder fd ``dst``, keeping
+    modes, owners and times of what it makes; never following a symlink."""
+    for name in os.listdir(src):
+        st = os.stat(name, dir_fd=src, follow_symlinks=False)
+        m = st.st_mode
+        if stat.S_ISDIR(m):
+            os.mkdir(name, 0o700, dir_fd=dst)
+            s2 = os.open(name, _DIR_FLAGS, dir_fd=src)
+            try:
+                d2 = os.open(name, _DIR_FLAGS, dir_fd=dst)
+                try:
+                    _copy_tree(s2, d2)
+                finally:
+                    os.close(d2)
+            finally:
+                os.close(s2)
+        elif stat.S_ISREG(m):
+            s2 = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                         dir_fd=src)
+            try:
+                if not stat.S_ISREG(os.fstat(s2).st_mode):
+                    continue  # swapped meanwhile: skipped
+                d2 = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                             | os.O_CLOEXEC, 0o600, dir_fd=dst)
+                try:
+                    while os.sendfile(d2, s2, None, 1 << 30):
+                        pass
+                finally:
+                    os.close(d2)
+            finally:
+                os.close(s2)
+        elif stat.S_ISLNK(m):
+            os.symlink(os.readlink(name, dir_fd=src), name, dir_fd=dst)
+        else:  # devices, fifos, sockets: the node itself, never opened
+            os.mknod(name, stat.S_IFMT(m) | 0o600, st.st_rdev, dir_fd=dst)
+        os.chown(name, st.st_uid, st.st_gid, dir_fd=dst, follow_symlinks=False)
+        if not stat.S_ISLNK(m):
+            os.chmod(name, stat.S_IMODE(m), dir_fd=dst)
+        os.utime(name, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=dst,
+                 follow_symlinks=False)
 
 
 def clean(dest):
@@ -212,11 +259,38 @@ class Rootfs:
             if opts.bind:
                 N.mount(source, target, None, opts.flags & (N.MS_BIND | N.MS_REC))
             else:
-                N.mount(source or typ, target, typ,
-                        opts.flags & ~(N.MS_BIND | N.MS_REC | N.MS_REMOUNT), opts.data)
+                flags = opts.flags & ~(N.MS_BIND | N.MS_REC | N.MS_REMOUNT)
+                copyup = opts.copyup and typ == "tmpfs"
+                if copyup:
+                    flags &= ~N.MS_RDONLY  # made read-only once filled
+                N.mount(source or typ, target, typ, flags, opts.data)
+                if copyup:
+                    self._copy_up(fd, dest, bool(opts.flags & N.MS_RDONLY))
         finally:
             os.close(fd)
         self._post_mount(dest, opts, opts.bind)
+
+    def _copy_up(self, lower, dest, ro):
+        """tmpcopyup: what the folder held is copied into the tmpfs now over it
+        (as runc). ``lower`` still points at the covered folder; both sides are
+        walked by fd and nothing in the image is followed: symlinks are copied
+        as symlinks, other nodes re-made with mknod."""
+        src = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=lower)
+        try:
+            top = paths.open_in_root(self.rootfd, dest, paths.O_PATH_DIR)
+            try:
+                paths.check_in_root(top, self.rootfs)
+                dst = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=top)
+                try:
+                    _copy_tree(src, dst)
+                finally:
+                    os.close(dst)
+                if ro:
+                    N.mount_setattr(top, "", N.AT_EMPTY_PATH, ATTR_RDONLY, 0)
+            finally:
+                os.close(top)
+        finally:
+            os.close(src)
 
     def _post_mount(self, dest, opts, bind):
         """Flags, recursive attrs and propagation act on the new mount: re-resolve

@@ -254,3 +254,26 @@ def test_cgroup_comount_symlinks_stay_inside_root(rt, make_bundle, cid, tmp_path
     assert os.readlink(inside + "/cpu") == "cpu,cpuacct"
     container.delete(rt.root, c, force=True)
     assert os.listdir(victim / "fs" / "cgroup") == []
+
+
+@pytest.mark.parametrize("ro", [False, True])
+def test_tmpfs_tmpcopyup(rt, make_bundle, cid, ro):
+    """tmpcopyup: the tmpfs starts with what the folder it covers held
+    (folders, files with their owner and mode, symlinks copied, not
+    followed); with ro it is filled first, then read-only."""
+    def edit(cfg):
+        cfg["mounts"].append({"destination": "/etc", "type": "tmpfs", "source": "tmpfs",
+                              "options": ["tmpcopyup", "mode=755"] + (["ro"] if ro else [])})
+    b = make_bundle(["sh", "-c", "cat /etc/sub/f; stat -c '%u:%g %a' /etc/sub/f; "
+                     "readlink /etc/lnk; touch /etc/new 2>/dev/null && echo rw || echo ro"],
+                    own_rootfs=True, edit=edit)
+    etc = os.path.join(b, "rootfs", "etc")
+    os.makedirs(os.path.join(etc, "sub"))
+    with open(os.path.join(etc, "sub", "f"), "w") as f:
+        f.write("deep\n")
+    os.chown(os.path.join(etc, "sub", "f"), 7, 8)
+    os.chmod(os.path.join(etc, "sub", "f"), 0o604)
+    os.symlink("/etc/shadow", os.path.join(etc, "lnk"))
+    out = run_out(rt, b, cid()).splitlines()
+    assert out == ["deep", "7:8 604", "/etc/shadow", "ro" if ro else "rw"]
+    assert not os.path.exists(os.path.join(etc, "new"))
