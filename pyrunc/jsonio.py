@@ -43,9 +43,30 @@ def loads(data):
         while end < n and data[end] in _WS:
             end += 1
         if end == n:
-            return obj
+            return _no_lone_surrogates(obj) if "\\u" in data and _has_surrogate_escape(data) else obj
     import json  # the slow path, for a good message
-    return json.loads(data)
+    obj = json.loads(data)
+    return _no_lone_surrogates(obj) if "\\u" in data and _has_surrogate_escape(data) else obj
+
+
+def _has_surrogate_escape(data):
+    """Whether the text has a \\uD800-\\uDFFF escape (rare: checked only then)."""
+    low = data.lower()
+    return any(low.find("\\ud" + c) >= 0 for c in "89abcdef")
+
+
+def _no_lone_surrogates(o):
+    """A lone surrogate escape becomes U+FFFD, as Go's decoder does (Python
+    keeps it, and then cannot encode the string as UTF-8)."""
+    if isinstance(o, str):
+        if any("\ud800" <= c <= "\udfff" for c in o):
+            return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in o)
+        return o
+    if isinstance(o, dict):
+        return {_no_lone_surrogates(k): _no_lone_surrogates(v) for k, v in o.items()}
+    if isinstance(o, list):
+        return [_no_lone_surrogates(v) for v in o]
+    return o
 
 
 def _float(f):

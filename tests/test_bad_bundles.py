@@ -116,3 +116,18 @@ def test_failing_prestart_hook_leaves_nothing(rt, make_bundle, cid, no_leaks, tm
     p = rt("create", "--bundle", b, c)
     check_clean_failure(rt, p, c)
     no_leaks(c, b)
+
+
+def test_lone_surrogate_escape_in_config(rt, make_bundle, cid):
+    """A lone \\ud800 escape is valid JSON: decoded to U+FFFD (as Go does), not
+    kept as a surrogate that cannot be written out as UTF-8 again."""
+    b = make_bundle(["true"])
+    path = os.path.join(b, "config.json")
+    with open(path) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write(text.replace("{", '{"annotations": {"a": "x\\ud800y"}, ', 1))
+    c = cid()
+    p = rt("create", "--bundle", b, c)
+    assert p.returncode == 0, p.stderr
+    assert rt.state(c)["annotations"] == {"a": "x\ufffdy"}
