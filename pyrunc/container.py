@@ -65,14 +65,23 @@ def _check_terminal(proc, detached, console_socket):
 
 
 def _write_pid_file(path, pid):
+    """Digits only, no newline, written to a temp file and renamed. The temp
+    name is ours alone (pid + random) and opened O_EXCL|O_NOFOLLOW: a symlink
+    planted where it would go is never followed."""
     path = os.path.abspath(path)
-    tmp = os.path.join(os.path.dirname(path), ".%s.tmp" % os.path.basename(path))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    tmp = os.path.join(os.path.dirname(path), ".%s.%d.%s.tmp" % (
+        os.path.basename(path), os.getpid(), os.urandom(4).hex()))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                 0o644)
     try:
         os.write(fd, str(pid).encode())
     finally:
         os.close(fd)
-    os.replace(tmp, path)
+    try:
+        os.replace(tmp, path)
+    except OSError:
+        os.unlink(tmp)
+        raise
 
 
 def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0,
@@ -302,8 +311,9 @@ def _set_limits(pid, proc):
             num = getattr(resource, name, None)
             if num is None:
                 raise SpecError("unknown rlimit %s" % name, "/process/rlimits")
+            from .exec import rlim  # 2**64-1 (Docker's "unlimited") is RLIM_INFINITY
             try:
-                resource.prlimit(pid, num, (r["soft"], r["hard"]))
+                resource.prlimit(pid, num, (rlim(r["soft"]), rlim(r["hard"])))
             except OSError as e:
                 raise OSError(e.errno, "setrlimit %s: %s" % (name, os.strerror(e.errno)))
     if proc.get("oomScoreAdj") is not None:
@@ -445,7 +455,9 @@ def _signal(st, sig):
 def kill(root, cid, sig=15, all_procs=False):
     st = load(root, cid)
     status = st.status()
-    if status == "stopped":
+    # --all reaches what is left in the cgroup even once init is gone (a
+    # container without its own pid namespace can outlive its init), as runc
+    if status == "stopped" and not all_procs:
         raise NotRunningError()
     if all_procs or (sig == 9 and not st.data.get("pidns")):
         from . import cgroups

@@ -27,6 +27,7 @@ import struct
 
 from . import _native, capabilities, hooks, namespaces, paths, rootfs, seccomp, security, sync
 from .errors import PyruncError
+from .exec import merge_env  # here, not later: nothing is importable after pivot_root
 
 N = _native
 TIOCGPTPEER = 0x5441
@@ -364,7 +365,7 @@ def _setgroups_allowed():
 
 
 def build_env(proc):
-    env = list(proc.get("env") or [])
+    env = merge_env(list(proc.get("env") or []))
     if not any(e.startswith("HOME=") for e in env):
         env.append("HOME=" + _home_of((proc.get("user") or {}).get("uid", 0)))
     return env

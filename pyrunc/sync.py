@@ -40,9 +40,18 @@ _SCM_RIGHTS = _socket.SCM_RIGHTS
 _SOL_SOCKET = _socket.SOL_SOCKET
 
 
+_SO_SNDBUFFORCE = 32
+_BUF = 1 << 22  # a datagram is bounded by the sender's buffer: annotations can be large
+
+
 def pair():
     """(parent end, child end), both close-on-exec."""
     a, b = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET | _socket.SOCK_CLOEXEC)
+    for s in (a, b):
+        try:  # root may exceed net.core.wmem_max; anyone else gets the default
+            s.setsockopt(_SOL_SOCKET, _SO_SNDBUFFORCE, _BUF)
+        except OSError:
+            pass
     return a, b
 
 
@@ -63,7 +72,13 @@ def send(sock, t, fds=(), **fields):
 def recv(sock):
     """(message dict, [fds]); ({"t": "eof"}, []) when the peer is gone."""
     fds = []
-    data, anc, _, _ = sock.recvmsg(_MAX, _socket.CMSG_SPACE(16 * 4))
+    # the datagram's real size first (MSG_TRUNC reports it), so a large one
+    # (big annotations in a hook state) is never cut short
+    try:  # recv_into returns the syscall's value: with MSG_TRUNC, the full length
+        size = max(sock.recv_into(bytearray(1), 1, _socket.MSG_PEEK | _socket.MSG_TRUNC), _MAX)
+    except OSError:
+        size = _MAX
+    data, anc, _, _ = sock.recvmsg(size, _socket.CMSG_SPACE(16 * 4))
     for level, typ, payload in anc:
         if level == _SOL_SOCKET and typ == _SCM_RIGHTS:
             fds.extend(int.from_bytes(payload[i:i + 4], sys.byteorder, signed=True)

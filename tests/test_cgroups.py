@@ -501,3 +501,43 @@ def test_cgroups_path_relative_and_absolute(rt, make_bundle, cid, no_leaks, kind
 def cgroup_dirs_named(name):
     from conftest import cgroup_dirs
     return cgroup_dirs(name)
+
+
+def test_preexisting_cgroups_path_is_not_removed(rt, make_bundle, cid):
+    """A cgroupsPath that existed before the container (a pod's, a manager's)
+    is shared: delete leaves it (and whatever else runs in it) alone, as runc."""
+    import uuid
+    from pyrunc.cgroups import v1
+    if not v1.hierarchies():
+        pytest.skip("no v1 hierarchy mounted")
+    name = "pyrunc-pre-%s" % uuid.uuid4().hex[:8]
+    made = []
+    for mnt in sorted(set(v1.hierarchies().values())):
+        d = os.path.join(mnt, name)
+        os.mkdir(d)
+        made.append(d)
+        if mnt.endswith("/cpuset"):
+            for f in ("cpuset.cpus", "cpuset.mems"):
+                with open(os.path.join(mnt, f)) as src, open(os.path.join(d, f), "w") as dst:
+                    dst.write(src.read().strip())
+    # an outside process of ours shares the cgroup (pids hierarchy)
+    other = subprocess.Popen(["sleep", "60"])
+    pids_dir = [d for d in made if "/pids/" in d]
+    try:
+        if pids_dir:
+            with open(os.path.join(pids_dir[0], "cgroup.procs"), "w") as f:
+                f.write(str(other.pid))
+        b = make_bundle(["true"], edit=lambda cfg: cfg["linux"].__setitem__(
+            "cgroupsPath", "/" + name))
+        c = cid()
+        rt("run", "--bundle", b, c, check=True)
+        assert other.poll() is None, "delete killed a process that was not the container's"
+        assert all(os.path.isdir(d) for d in pids_dir), "a shared cgroup was removed"
+    finally:
+        other.kill()
+        other.wait()
+        for d in made:
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass

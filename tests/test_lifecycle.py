@@ -209,3 +209,30 @@ def test_killed_create_is_cleaned_by_delete_force(rt, make_bundle, cid, no_leaks
     time.sleep(2.5)  # the hook finishes; init finds its parent gone and exits
     rt("delete", "--force", c, check=True)
     no_leaks(c, b)
+
+
+def test_pid_file_temp_symlink_not_followed(rt, make_bundle, cid, tmp_path):
+    """A symlink planted where a naive runtime puts its temp pid file must not
+    be followed (it would overwrite the link's target)."""
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    pf = tmp_path / "pf"
+    for name in (".pf.tmp", ".pf.tmp.%d" % os.getpid()):
+        os.symlink(str(victim), str(tmp_path / name))
+    b = make_bundle(["sleep", "10"])
+    c = cid()
+    rt("create", "--bundle", b, "--pid-file", str(pf), c, check=True)
+    assert victim.read_text() == "precious"
+    assert not os.path.islink(str(pf)) and pf.read_text() == str(rt.state(c)["pid"])
+
+
+def test_large_annotations_with_hooks(rt, make_bundle, cid, tmp_path):
+    out = tmp_path / "state"
+
+    def edit(cfg):
+        cfg["annotations"] = {"big": "x" * 200000}
+        cfg["hooks"] = {"createRuntime": [{"path": "/bin/sh",
+                                           "args": ["sh", "-c", "wc -c > %s" % out]}]}
+    b = make_bundle(["true"], edit=edit)
+    rt("run", "--bundle", b, cid(), check=True)
+    assert int(out.read_text()) > 200000

@@ -149,3 +149,24 @@ def test_host_namespace_settings_refused(rt, make_bundle, cid, drop, field, valu
     assert rc != "0"
     assert host == "orig"
     assert ttl != "33" and shmmni != "1234"
+
+
+def test_kill_all_reaches_processes_outliving_init(rt, make_bundle, cid):
+    """Without a pid namespace a child can outlive init: `kill --all` on the
+    then-stopped container still signals what is left in its cgroup (runc)."""
+    def edit(cfg):
+        cfg["linux"]["namespaces"] = [n for n in cfg["linux"]["namespaces"] if n["type"] != "pid"]
+    b = make_bundle(["sh", "-c", "sleep 987 & exit 0"], edit=edit)
+    c = cid()
+    rt("run", "-d", "--bundle", b, c, check=True)
+    end = time.time() + 5
+    while time.time() < end and rt.state(c)["status"] != "stopped":
+        time.sleep(0.02)
+    left = [p for p in os.listdir("/proc") if p.isdigit() and
+            open("/proc/%s/cmdline" % p, "rb").read().startswith(b"sleep\x00987")]
+    assert left, "the orphan should still be there"
+    rt("kill", "--all", c, "KILL", check=True)
+    time.sleep(0.3)
+    for p in left:
+        assert not os.path.exists("/proc/%s" % p) or \
+            open("/proc/%s/stat" % p).read().split(") ")[1][0] == "Z"

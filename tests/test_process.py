@@ -152,3 +152,18 @@ def test_listen_fds_for_us_passed(rt, make_bundle, cid, tmp_path):
                         str(f)] + rt.argv("run", "--bundle", b, cid()),
                        capture_output=True, text=True, timeout=60)
     assert p.stdout == "activated\n", p.stdout + p.stderr
+
+
+def test_env_later_value_wins(rt, make_bundle, cid):
+    b = make_bundle(["sh", "-c", "echo $TERM; env | grep -c ^TERM="],
+                    env=["PATH=/bin", "TERM=xterm", "TERM=dumb"])
+    assert run_out(rt, b, cid()).split() == ["dumb", "1"]
+
+
+def test_rlimit_unlimited_value(rt, make_bundle, cid):
+    hard = open("/proc/self/limits").read().split("Max core file size")[1].split()[1]
+    if hard != "unlimited":
+        pytest.skip("the core hard limit here is %s: raising it needs CAP_SYS_RESOURCE" % hard)
+    b = make_bundle(["sh", "-c", "ulimit -c"],
+                    rlimits=[{"type": "RLIMIT_CORE", "soft": 2 ** 64 - 1, "hard": 2 ** 64 - 1}])
+    assert run_out(rt, b, cid()).strip() == "unlimited"

@@ -30,9 +30,10 @@ class Manager:
     version = 1
     freeze_tries = 1000
 
-    def __init__(self, paths, parents=None):
+    def __init__(self, paths, parents=None, existed=None):
         self.paths = paths            # {controller: absolute folder}
         self.parents = parents or []  # ancestors we made (or the shared pyrunc/)
+        self.existed = existed or []  # leaves that were there before us: not ours
         self.own_procs = None         # cgroup.procs of our own cgroup (new() only)
 
     @classmethod
@@ -55,12 +56,12 @@ class Manager:
 
     @classmethod
     def restore(cls, d):
-        return cls(d["paths"], d.get("parents"))
+        return cls(d["paths"], d.get("parents"), d.get("existed"))
 
     def state(self):
         fr = self.paths.get("freezer")
         return {"version": 1, "paths": self.paths, "parents": self.parents,
-                "freezer": fr + "/freezer.state" if fr else None}
+                "existed": self.existed, "freezer": fr + "/freezer.state" if fr else None}
 
     def path(self, controller):
         return self.paths.get(controller)
@@ -83,6 +84,8 @@ class Manager:
         # Parents first, remembering which we made so destroy() removes only them.
         todo = []
         p = path
+        if os.path.isdir(path) and path not in self.existed:
+            self.existed.append(path)  # shared with others: never killed or removed
         while not os.path.isdir(p):
             todo.append(p)
             p = os.path.dirname(p)
@@ -223,6 +226,11 @@ class Manager:
                 self.thaw()
             except (CgroupError, OSError):
                 pass
+        if self.existed:
+            # A cgroupsPath that was there before us may hold other processes:
+            # the container's own are gone with its init (the caller killed it);
+            # the folder stays, as with runc.
+            return
         kill_all(self.pids)
         for _, path in self._unique():
             try:

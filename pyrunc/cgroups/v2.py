@@ -25,9 +25,10 @@ class Manager:
     version = 2
     freeze_tries = 1000
 
-    def __init__(self, path, parents=None):
+    def __init__(self, path, parents=None, existed=False):
         self.dir = path
         self.parents = parents or []
+        self.existed = existed  # the folder was there before us: not ours
 
     @classmethod
     def new(cls, rel, absolute, shared_parent=None):
@@ -37,16 +38,18 @@ class Manager:
 
     @classmethod
     def restore(cls, d):
-        return cls(d["path"], d.get("parents"))
+        return cls(d["path"], d.get("parents"), d.get("existed", False))
 
     def state(self):
         return {"version": 2, "path": self.dir, "parents": self.parents,
-                "freezer": self.dir + "/cgroup.freeze"}
+                "existed": self.existed, "freezer": self.dir + "/cgroup.freeze"}
 
     def path(self, controller=None):
         return self.dir
 
     def create(self):
+        if os.path.isdir(self.dir):
+            self.existed = True  # shared with others: never killed or removed
         todo = []
         p = self.dir
         while not os.path.isdir(p):
@@ -137,6 +140,8 @@ class Manager:
                 self.thaw()
             except (CgroupError, OSError):
                 pass
+        if self.existed:  # see v1.Manager.destroy
+            return
         kill_all(self.pids)
         # children first (a container may have made sub-cgroups)
         for d, _, _ in sorted(os.walk(self.dir), key=lambda t: len(t[0]), reverse=True):
