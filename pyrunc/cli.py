@@ -289,8 +289,10 @@ def cmd_spec(root, g, opts, pos, log):
 
 
 def _create_kwargs(g, opts, log):
+    listen = _listen_fds()
     return dict(pid_file=opts.get("pid-file"), console_socket=opts.get("console-socket"),
-                preserve_fds=_preserve(opts), no_pivot=opts.get("no-pivot", False),
+                preserve_fds=_preserve(opts) + listen, listen_fds=listen,
+                no_pivot=opts.get("no-pivot", False),
                 no_new_keyring=opts.get("no-new-keyring", False),
                 systemd_cgroup=g.get("systemd-cgroup", False), warn=log.warn)
 
@@ -299,13 +301,17 @@ def _preserve(opts):
     n = opts.get("preserve-fds", 0)
     if n < 0:
         raise Usage("--preserve-fds must not be negative")
-    # systemd socket activation: runc passes LISTEN_FDS through as well, but
-    # only when they are meant for it (LISTEN_PID is our pid, sd_listen_fds):
-    # an inherited LISTEN_FDS would hand the caller's own fds to the container
+    return n
+
+
+def _listen_fds():
+    """systemd socket activation: runc passes LISTEN_FDS through as well, but
+    only when they are meant for it (LISTEN_PID is our pid, sd_listen_fds):
+    an inherited LISTEN_FDS would hand the caller's own fds to the container."""
     lf = os.environ.get("LISTEN_FDS", "")
     if lf.isdigit() and os.environ.get("LISTEN_PID") == str(os.getpid()):
-        return n + int(lf)
-    return n
+        return int(lf)
+    return 0
 
 
 def cmd_create(root, g, opts, pos, log):

@@ -86,10 +86,12 @@ def _write_pid_file(path, pid):
 
 def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0,
            no_pivot=False, no_new_keyring=False, systemd_cgroup=False, detached=True,
-           warn=_noop, _console=None):
+           warn=_noop, _console=None, listen_fds=0):
     """Create a container; returns its state.Container (status "created").
 
-    ``_console`` (used by run) receives the pty master instead of a socket."""
+    ``_console`` (used by run) receives the pty master instead of a socket.
+    ``listen_fds``: how many of the preserved fds are systemd socket-activation
+    fds; the program then gets LISTEN_FDS and LISTEN_PID=1, as with runc."""
     from . import cgroups, hooks, namespaces, spec, sync
 
     state_mod.validate_id(cid)
@@ -162,7 +164,7 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
                          ("prestart", "createRuntime", "createContainer", "startContainer"))
         plan = {
             "id": cid, "config": config, "rootfs": rootfs, "bundle": bundle,
-            "namespaces": nss, "fifo_fd": fifo_fd, "preserve_fds": preserve_fds,
+            "namespaces": nss, "fifo_fd": fifo_fd, "preserve_fds": preserve_fds, "listen_fds": listen_fds,
             "no_pivot": no_pivot, "no_new_keyring": no_new_keyring,
             "userns": "user" in nss, "cgroupns": cgroupns,
             "cgroup_paths": getattr(cg, "paths", None) or {"": cg.path()},
@@ -542,7 +544,7 @@ def _wait_gone(pid, start_time, timeout=10.0):
 
 def run(root, cid, bundle, detach=False, keep=False, pid_file=None, console_socket=None,
         preserve_fds=0, no_pivot=False, no_new_keyring=False, systemd_cgroup=False,
-        no_subreaper=False, warn=_noop):
+        no_subreaper=False, warn=_noop, listen_fds=0):
     """create + start; in the foreground, wait and return the exit code
     (128+signal when killed), then delete unless ``keep``."""
     from . import _native
@@ -551,7 +553,7 @@ def run(root, cid, bundle, detach=False, keep=False, pid_file=None, console_sock
     st = create(root, cid, bundle, pid_file=pid_file, console_socket=console_socket,
                 preserve_fds=preserve_fds, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
                 systemd_cgroup=systemd_cgroup, detached=detach, warn=warn,
-                _console=None if detach else console)
+                _console=None if detach else console, listen_fds=listen_fds)
     caught = None
     if not detach:
         # from start on, a signal for us is one for the container: queue it

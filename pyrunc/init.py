@@ -191,6 +191,8 @@ def container_init(sock, plan, gate):
             raise OSError(errno.EPERM, "cwd %s resolves outside the container root" % cwd)
         stage = "exec"
         env = build_env(proc)
+        if plan.get("listen_fds"):  # socket activation passed through (runc)
+            env = merge_env(env + ["LISTEN_FDS=%d" % plan["listen_fds"], "LISTEN_PID=1"])
         path = lookup(proc["args"][0], env)
         first_cloexec = 3 + plan.get("preserve_fds", 0)
         sync.send(sock, "ready")

@@ -146,12 +146,13 @@ def test_listen_fds_for_another_pid_not_passed(rt, make_bundle, cid, tmp_path):
 def test_listen_fds_for_us_passed(rt, make_bundle, cid, tmp_path):
     f = tmp_path / "socketfile"
     f.write_text("activated\n")
-    b = make_bundle(["sh", "-c", "cat <&3"])
+    b = make_bundle(["sh", "-c", "cat <&3; echo $LISTEN_FDS $LISTEN_PID"])
     # LISTEN_PID is set by the shell to its own pid, which exec keeps
     p = subprocess.run(["sh", "-c", 'exec 3<"$0"; LISTEN_FDS=1 LISTEN_PID=$$ exec "$@"',
                         str(f)] + rt.argv("run", "--bundle", b, cid()),
                        capture_output=True, text=True, timeout=60)
-    assert p.stdout == "activated\n", p.stdout + p.stderr
+    # the program sees its socket-activation fds described for itself (pid 1)
+    assert p.stdout == "activated\n1 1\n", p.stdout + p.stderr
 
 
 def test_env_later_value_wins(rt, make_bundle, cid):
