@@ -39,7 +39,7 @@ after setns(mnt) the host's site-packages are gone.
 import os
 
 from . import state as state_mod
-from .errors import ChildError, InvalidStateError, PyruncError, SpecError
+from .errors import ChildError, InvalidStateError, PyruncError
 
 
 def _noop(msg):
@@ -280,12 +280,10 @@ def exec_process(root, cid, process=None, args=(), tty=None, cwd=None, env=(), u
         console_socket = tty_mod.check_socket(console_socket)
     cg_dirs = _cgroup_targets(st.data.get("cgroup"), cgroup)
     bpf, bpf_flags = _seccomp_filter(ex, warn)
-    if proc.get("apparmorProfile") and not _apparmor_enabled():
-        raise PyruncError("apparmor profile %s: AppArmor is not enabled on this host"
-                          % proc["apparmorProfile"])
-    if proc.get("selinuxLabel") and not os.path.exists("/sys/fs/selinux/enforce"):
-        raise PyruncError("process label %s: SELinux is not enabled on this host"
-                          % proc["selinuxLabel"])
+    from .security import process_problem
+    problem = process_problem(proc)
+    if problem:
+        raise PyruncError(problem[1])
     plan = {
         "id": cid, "pid": st.pid, "start_time": st.data.get("start_time"),
         "process": proc, "namespaces": ex.get("namespaces"),
@@ -373,14 +371,6 @@ def _defaults_from_bundle(data):
     out = defaults_for_state(config, {}, False)
     out.pop("namespaces")
     return out
-
-
-def _apparmor_enabled():
-    try:
-        with open("/sys/module/apparmor/parameters/enabled") as f:
-            return f.read().strip() == "Y"
-    except OSError:
-        return False
 
 
 def _pair_above(sync, low):

@@ -44,15 +44,23 @@ def host_lsms():
     return out
 
 
+def process_problem(proc):
+    """(field, why) when the host cannot apply a process's label, else None.
+    Shared by create (check) and exec."""
+    if proc.get("apparmorProfile") and not apparmor_enabled():
+        return "apparmorProfile", ("apparmor profile %r is set but AppArmor is not enabled "
+                                   "on this host" % proc["apparmorProfile"])
+    if proc.get("selinuxLabel") and not selinux_enabled():
+        return "selinuxLabel", ("selinux label %r is set but SELinux is not enabled on this "
+                                "host" % proc["selinuxLabel"])
+    return None
+
+
 def check(config):
     """Parent, before anything is made: refuse labels the host cannot apply."""
-    proc = config.get("process") or {}
-    if proc.get("apparmorProfile") and not apparmor_enabled():
-        raise SpecError("apparmor profile %r is set but AppArmor is not enabled on this host"
-                        % proc["apparmorProfile"], "/process/apparmorProfile")
-    if proc.get("selinuxLabel") and not selinux_enabled():
-        raise SpecError("selinux label %r is set but SELinux is not enabled on this host"
-                        % proc["selinuxLabel"], "/process/selinuxLabel")
+    problem = process_problem(config.get("process") or {})
+    if problem:
+        raise SpecError(problem[1], "/process/" + problem[0])
     if (config.get("linux") or {}).get("mountLabel"):
         if not selinux_enabled():
             raise SpecError("selinux mount label is set but SELinux is not enabled on this "

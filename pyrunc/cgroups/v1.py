@@ -220,30 +220,36 @@ class Manager:
 
     # --- end -----------------------------------------------------------------
     def destroy(self):
-        """Kill what is left in the cgroup and remove the folders we made."""
-        if self.frozen():
-            try:
-                self.thaw()
-            except (CgroupError, OSError):
-                pass
-        if self.existed:
-            # A cgroupsPath that was there before us may hold other processes:
-            # the container's own are gone with its init (the caller killed it);
-            # the folder stays, as with runc.
-            return
-        kill_all(self.pids)
-        for _, path in self._unique():
-            try:
-                os.rmdir(path)  # the usual case: no sub-cgroup, no task left
-                continue
-            except FileNotFoundError:
-                continue
-            except OSError:
-                pass  # busy: walked and retried below
-            # sub-cgroups the container (or exec --cgroup) made go first
-            for d, _, _ in sorted(os.walk(path), key=lambda t: len(t[0]), reverse=True):
-                rmdir_retry(d)
-        remove_parents(self.parents)
+        destroy(self, [path for _, path in self._unique()])
+
+
+def destroy(mgr, leaves):
+    """Shared by the v1 and v2 managers: never leave the cgroup frozen; then,
+    unless it was there before us, kill what is left and remove the leaves
+    (sub-cgroups the container or `exec --cgroup` made first) and the
+    parents we made."""
+    if mgr.frozen():
+        try:
+            mgr.thaw()
+        except (CgroupError, OSError):
+            pass
+    if mgr.existed:
+        # A cgroupsPath that was there before us may hold other processes:
+        # the container's own are gone with its init (the caller killed it);
+        # the folder stays, as with runc.
+        return
+    kill_all(mgr.pids)
+    for path in leaves:
+        try:
+            os.rmdir(path)  # the usual case: no sub-cgroup, no task left
+            continue
+        except FileNotFoundError:
+            continue
+        except OSError:
+            pass  # busy: walked and retried below
+        for d, _, _ in sorted(os.walk(path), key=lambda t: len(t[0]), reverse=True):
+            rmdir_retry(d)
+    remove_parents(mgr.parents)
 
 
 def read_procs(path):

@@ -4,7 +4,7 @@ import time
 
 from ..errors import CgroupError
 from . import ROOT, own_cgroups
-from .v1 import kill_all, read_procs, remove_parents, rmdir_retry
+from .v1 import destroy, read_procs
 
 
 def enable_controllers(d):
@@ -135,15 +135,4 @@ class Manager:
         return v2_stats(self)
 
     def destroy(self):
-        if self.frozen():
-            try:
-                self.thaw()
-            except (CgroupError, OSError):
-                pass
-        if self.existed:  # see v1.Manager.destroy
-            return
-        kill_all(self.pids)
-        # children first (a container may have made sub-cgroups)
-        for d, _, _ in sorted(os.walk(self.dir), key=lambda t: len(t[0]), reverse=True):
-            rmdir_retry(d)
-        remove_parents(self.parents)
+        destroy(self, [self.dir])
