@@ -258,12 +258,17 @@ def set_rdma(mgr, rdma, w):
         return
     p = need(mgr, "rdma", "linux.resources.rdma")
     for dev, lim in rdma.items():
-        parts = [dev]
-        if lim.get("hcaHandles") is not None:
-            parts.append("hca_handle=%d" % lim["hcaHandles"])
-        if lim.get("hcaObjects") is not None:
-            parts.append("hca_object=%d" % lim["hcaObjects"])
-        w.write(p, "rdma.max", " ".join(parts))
+        w.write(p, "rdma.max", rdma_line(dev, lim))
+
+
+def rdma_line(dev, lim):
+    """One rdma.max line (the same on v1 and v2)."""
+    parts = [dev]
+    if lim.get("hcaHandles") is not None:
+        parts.append("hca_handle=%d" % lim["hcaHandles"])
+    if lim.get("hcaObjects") is not None:
+        parts.append("hca_object=%d" % lim["hcaObjects"])
+    return " ".join(parts)
 
 
 def set_pids(mgr, pids, w):

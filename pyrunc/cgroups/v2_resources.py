@@ -9,7 +9,7 @@ a CgroupError unless they ask for nothing. Device rules become an eBPF program
 import os
 
 from ..errors import CgroupError
-from .v1_resources import Writer, has, read
+from .v1_resources import Writer, has, rdma_line, read
 
 
 def controllers(path):
@@ -177,12 +177,7 @@ def set_rdma(c, rdma):
         return
     c.need("rdma", "linux.resources.rdma")
     for dev, lim in rdma.items():
-        parts = [dev]
-        if lim.get("hcaHandles") is not None:
-            parts.append("hca_handle=%d" % lim["hcaHandles"])
-        if lim.get("hcaObjects") is not None:
-            parts.append("hca_object=%d" % lim["hcaObjects"])
-        c.write("rdma.max", " ".join(parts))
+        c.write("rdma.max", rdma_line(dev, lim))
 
 
 def set_unified(c, unified):
