@@ -50,7 +50,20 @@ install_python() {
     local py; py=$(python_bin)
     if [ ! -x .venv/bin/python ]; then "$py" -m venv .venv; fi
     .venv/bin/pip install -q --disable-pip-version-check -e ".[test,net]"
-    ln -sf "$PWD/.venv/bin/pyrunc" /usr/local/bin/pyrunc
+    install_command
+}
+
+install_command() {
+    # /usr/local/bin/pyrunc: the launcher (bin/pyrunc) with its interpreter
+    # and flags in the #! line, so the kernel starts .venv's python -I -S
+    # directly: no /bin/sh hop, and no `readlink` process, which the shell
+    # line needs to follow a symlink (~1-5 ms on every command). Written
+    # aside and renamed: an older install may have left a symlink to
+    # .venv/bin/pyrunc here, which must not be written through.
+    local tmp=/usr/local/bin/.pyrunc.$$
+    { echo "#!$PWD/.venv/bin/python3 -IS"; tail -n +2 bin/pyrunc; } >"$tmp"
+    chmod 755 "$tmp"
+    mv -f "$tmp" /usr/local/bin/pyrunc
 }
 
 setup() { need_root; install_system; install_python; }

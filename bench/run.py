@@ -129,10 +129,25 @@ class Runtime:
         return [l for l in r.out.split() if l] if r.rc == 0 else []
 
 
-def make_runtimes(names):
+def pyrunc_command():
+    """The command users run: /usr/local/bin/pyrunc when dev.sh wrote it for
+    this checkout (#!.venv/bin/python3 -IS), else .venv/bin/pyrunc (its
+    /bin/sh line), else the one next to our interpreter."""
+    venv_py = os.path.join(REPO, ".venv", "bin", "python3")
+    try:
+        with open("/usr/local/bin/pyrunc", "rb") as f:
+            if f.readline().split()[0] == b"#!" + venv_py.encode():
+                return "/usr/local/bin/pyrunc"
+    except (OSError, IndexError):
+        pass
     pyrunc = os.path.join(REPO, ".venv", "bin", "pyrunc")
     if not os.path.exists(pyrunc):
         pyrunc = os.path.join(os.path.dirname(sys.executable), "pyrunc")
+    return pyrunc
+
+
+def make_runtimes(names):
+    pyrunc = pyrunc_command()
     out = []
     for n in names:
         root = os.path.join(BENCH_ROOT, n)
@@ -381,13 +396,9 @@ def floors(runtimes, reps):
 
 
 def _interpreter(runtimes):
-    """The python the pyrunc launcher runs (next to it), else ours."""
-    for rt in runtimes:
-        if rt.name == "pyrunc":
-            cand = os.path.join(os.path.dirname(rt.prefix[0]), "python3")
-            if os.path.exists(cand):
-                return cand
-    return sys.executable
+    """The python the pyrunc launcher runs, else ours."""
+    cand = os.path.join(REPO, ".venv", "bin", "python3")
+    return cand if os.path.exists(cand) else sys.executable
 
 
 # --- cleanup --------------------------------------------------------------------
@@ -430,6 +441,7 @@ def report(runtimes, summary, scale_recs, wrapper, meta):
     lines.append("pyrunc bench  %s  %s  kernel %s  %d cpus  rounds=%d" % (
         meta["date"], meta["host"], meta["kernel"], meta["cpus"], meta["rounds"]))
     lines.append("median [p25-p75] in ms; ratios are pyrunc's median over the other's")
+    lines.append("commands: " + "  ".join("%s=%s" % kv for kv in meta.get("commands", {}).items()))
     hdr = "%-26s" % "" + "".join("%-26s" % n for n in names)
     for o in names:
         if o != "pyrunc" and "pyrunc" in names:
@@ -541,7 +553,8 @@ def main():
             "runc": _version(["runc", "--version"]), "crun": _version(["crun", "--version"]),
             "git": _version(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]),
             "duration_s": round(time.time() - t_start, 1),
-            "exec": {rt.name: rt.can_exec for rt in runtimes}}
+            "exec": {rt.name: rt.can_exec for rt in runtimes},
+            "commands": {rt.name: rt.prefix[0] for rt in runtimes}}
     text = report(runtimes, summary, scale_recs, wrapper, meta)
     print(text)
     path = args.json or os.path.join(HERE, "results", time.strftime(

@@ -130,35 +130,20 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
         cg = cgroups.for_config(config, cid, systemd_cgroup)
         undo.add(cg.destroy)
         cg.create()
-        # Joining a v1 cgroup costs a grace period (the first write to
-        # cgroup.procs waits ~10-15 ms here in percpu_down_write); warm()
-        # starts that wait now, in a short-lived child (v1.Manager.warm).
-        # After create(): the waiting writer holds cgroup_mutex, which mkdir
-        # in a cgroupfs needs too.
-        warm = cg.warm()
-        if warm:
-            undo.add(_reap_quietly, warm)
-        # A new cgroup namespace is rooted where it is made, so then the
-        # intermediate joins before it unshares (state.json and resources are
-        # written first, then the fork). Otherwise ("join late") the
-        # intermediate is forked first and imports while we write them, and
-        # init is moved when its pid arrives: the move overlaps init's rootfs
-        # work and is done before anything of the container's runs in init
-        # (createContainer hooks wait for "hooked", the program for `start`;
-        # both come after it). runc's init joins first, which is also why its
-        # setup is charged to the container's memory cgroup.
-        # Order when joining late: the intermediate does nothing of the
-        # container's before "go", and we send "go" only once the resources
-        # are set (a failure there: the intermediate gets EOF and exits, no
-        # init exists yet). Init waits on the intermediate's exit, which
-        # follows our "placed", which follows all of that (this function is
-        # sequential): the folders exist and are set before init bind-mounts
-        # them under /sys/fs/cgroup (rootfs._mount_cgroup) and before it is
-        # moved.
+        # The container's first process moves itself into the cgroup
+        # (cgroups.join_self: no pid is named, so no RCU grace period is
+        # waited for): the intermediate right after "go" when it makes a
+        # cgroup namespace (which is rooted where it is made), else init once
+        # its rootfs is mounted, before anything of the container's runs in
+        # it (createContainer hooks, the program) and before "hooks"/"ready".
+        # Less of our own set-up is then charged to the container's memory
+        # cgroup. Order: we fork the intermediate first (it imports init
+        # meanwhile), then write the first state.json and the resources, then
+        # send "go"; nothing of the container's is done before "go", so a
+        # failure here leaves no init (the intermediate sees EOF and exits).
+        join = cg.join_files()
+        undo.add(cgroups.close_join, join)
         cgroupns = nss.get("cgroup", 1) is None
-        join_late = not cgroupns
-        if not join_late:
-            _make_cgroup(st, cg, config, cid, bundle, rootfs)
 
         need_hooks = any(hooks.of(config, k) for k in
                          ("prestart", "createRuntime", "createContainer", "startContainer"))
@@ -168,6 +153,7 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
             "no_pivot": no_pivot, "no_new_keyring": no_new_keyring,
             "userns": "user" in nss, "cgroupns": cgroupns,
             "cgroup_paths": getattr(cg, "paths", None) or {"": cg.path()},
+            "cgroup_join": join,
             "need_hooks": need_hooks,
         }
         sc = (config.get("linux") or {}).get("seccomp")
@@ -190,12 +176,10 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
             init.intermediate(csock, plan)
             os._exit(1)
         csock.close()
+        cgroups.close_join(join)  # the children hold their copies
         undo.add(_reap_quietly, mid)
         undo.add(psock.close)  # first on failure: the intermediate waits on it
-        if join_late:
-            _make_cgroup(st, cg, config, cid, bundle, rootfs)
-        else:
-            cg.apply(mid)
+        _make_cgroup(st, cg, config, cid, bundle, rootfs)
         sync.send(psock, "go")
 
         annotations = config.get("annotations") or {}
@@ -224,8 +208,6 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
                 data["pid"] = init_pid
                 data["start_time"] = state_mod.proc_stat(init_pid)[1]
                 sync.send(psock, "placed")
-                if join_late:
-                    cg.apply(init_pid)
                 _reap_quietly(mid)
                 if network.wanted(config):  # init's network namespace exists now
                     data["network"] = network.setup(root, cid, config, init_pid, warn)
@@ -267,8 +249,6 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
             else:  # eof: a child died without a word
                 raise ChildError("init", 0, "container init exited during setup")
         psock.close()
-        if warm:
-            _reap_quietly(warm)
         st.save()
         if pid_file:
             _write_pid_file(pid_file, init_pid)

@@ -176,14 +176,15 @@ def _check_process(p):
 
 
 def _cgroup_targets(cg_state, sub):
-    """{cgroup folder: ()} the joiner goes into: the container's cgroup, or
+    """(cgroup version, [folder]) the joiner moves itself into
+    (cgroups.join_self): the container's cgroup, or
     the sub-cgroups named by --cgroup ("path" or, on v1,
     "ctrl[,ctrl]:path"), which must stay inside the container's cgroup."""
     from . import cgroups
     from .errors import CgroupError
     mgr = cgroups.from_state(cg_state)
     if mgr is None:
-        return []
+        return 0, []
     if mgr.version == 2:
         base = {"": mgr.path()}
     else:
@@ -207,17 +208,7 @@ def _cgroup_targets(cg_state, sub):
             raise CgroupError("--cgroup: %s does not exist" % d)
         if d not in out:
             out.append(d)
-    return out
-
-
-def _join_cgroups(dirs, pid):
-    from .errors import CgroupError
-    for d in dirs:
-        try:
-            with open(os.path.join(d, "cgroup.procs"), "w") as f:
-                f.write(str(pid))
-        except OSError as e:
-            raise CgroupError("join cgroup %s: %s" % (d, e.strerror))
+    return mgr.version, out
 
 
 def _seccomp_filter(ex, warn):
@@ -278,12 +269,12 @@ def exec_process(root, cid, process=None, args=(), tty=None, cwd=None, env=(), u
     if console_socket:
         from . import tty as tty_mod
         console_socket = tty_mod.check_socket(console_socket)
-    cg_dirs = _cgroup_targets(st.data.get("cgroup"), cgroup)
     bpf, bpf_flags = _seccomp_filter(ex, warn)
     from .security import process_problem
     problem = process_problem(proc)
     if problem:
         raise PyruncError(problem[1])
+    cg_version, cg_dirs = _cgroup_targets(st.data.get("cgroup"), cgroup)
     plan = {
         "id": cid, "pid": st.pid, "start_time": st.data.get("start_time"),
         "process": proc, "namespaces": ex.get("namespaces"),
@@ -299,9 +290,16 @@ def exec_process(root, cid, process=None, args=(), tty=None, cwd=None, env=(), u
         from . import tty as tty_mod
         caught = tty_mod.catch_forwarded()
     psock, csock = _pair_above(sync, plan["first_cloexec"])
+    from . import cgroups
+    plan["cgroup_join"] = join = cgroups.open_join_files(cg_version, cg_dirs)
     import gc
     gc.freeze()
-    jpid = os.fork()
+    jpid = -1
+    try:
+        jpid = os.fork()
+    finally:
+        if jpid:  # the parent (or a failed fork): the joiner has its copies
+            cgroups.close_join(join)
     if jpid == 0:
         psock.close()
         _joiner(csock, plan)
@@ -310,7 +308,6 @@ def exec_process(root, cid, process=None, args=(), tty=None, cwd=None, env=(), u
     pid = 0
     master = -1
     try:
-        _join_cgroups(cg_dirs, jpid)
         sync.send(psock, "go")
         while True:
             msg, fds = sync.recv(psock)
@@ -398,7 +395,7 @@ def _kill(pid):
 
 def _joiner(sock, plan):
     import gc
-    from . import _native as N, namespaces, sync
+    from . import _native as N, cgroups, namespaces, sync
     gc.disable()
     stage = "exec"
     try:
@@ -406,21 +403,23 @@ def _joiner(sock, plan):
         N.prctl(N.PR_SET_DUMPABLE, 0)
         N.prctl(N.PR_SET_PDEATHSIG, 9)
         # Everything the process needs after setns(mnt) is imported now, on
-        # the host, here rather than in the parent: it overlaps the parent's
-        # cgroup writes (a v1 migration waits for an RCU grace period).
+        # the host (after setns(mnt) the host's site-packages are gone).
         from . import capabilities, init, paths, seccomp  # noqa: F401
         proc = plan["process"]
         if proc.get("rlimits"):
             stage = "rlimits"
             _set_rlimits(proc["rlimits"])  # before the user ns: raising needs host caps
         stage = "join namespaces"
-        # opened while the parent writes our cgroups; joined only after "go"
+        # opened before "go", joined after it
         fds, rootfd = _open_namespaces(plan)
         plan["joined_user"] = any(t == "user" for t, _ in fds)
         try:
             msg, _ = sync.recv(sock)
             if msg["t"] != "go":
                 os._exit(1)
+            stage = "join cgroup"  # ourselves, before any namespace (cgroups.join_self)
+            cgroups.join_self(plan["cgroup_join"])
+            stage = "join namespaces"
             for t, fd in fds:
                 try:
                     N.setns(fd, namespaces.TYPES[t][0])

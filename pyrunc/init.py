@@ -25,7 +25,7 @@ import os
 import stat as _stat
 import struct
 
-from . import _native, capabilities, hooks, namespaces, paths, rootfs, seccomp, security, sync
+from . import _native, capabilities, cgroups, hooks, namespaces, paths, rootfs, seccomp, security, sync
 from .errors import PyruncError
 from .exec import merge_env  # here, not later: nothing is importable after pivot_root
 
@@ -53,9 +53,14 @@ def intermediate(sock, plan):
         # write through exe would also meet ETXTBSY while python runs.
         N.prctl(N.PR_SET_DUMPABLE, 0)
         N.prctl(N.PR_SET_PDEATHSIG, 9)  # the parent died: don't linger
-        msg, _ = sync.recv(sock)  # "go" (in the cgroup if we make a cgroup ns)
+        msg, _ = sync.recv(sock)  # "go": the cgroup is made and its limits set
         if msg["t"] != "go":
             os._exit(1)
+        if plan["cgroupns"]:
+            # a new cgroup namespace is rooted at the cgroup we are in: join
+            # first (init, forked below, inherits it)
+            stage = "join cgroup"
+            cgroups.join_self(plan["cgroup_join"])
         nss = plan["namespaces"]
         stage = "join namespaces"
         namespaces.join(nss)
@@ -120,6 +125,9 @@ def container_init(sock, plan, gate):
             rf.mount_all()
         else:
             rf.rootfd = os.open(plan["rootfs"], paths.O_PATH_DIR)
+        if plan["cgroup_join"]:  # not joined by the intermediate (container.create)
+            stage = "join cgroup"
+            cgroups.join_self(plan["cgroup_join"])
         hook_state = None
         if plan.get("need_hooks"):
             stage = "createRuntime hooks"

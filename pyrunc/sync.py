@@ -6,9 +6,10 @@ intermediate and init inherit the child end. One JSON object per datagram,
 a create, in order (P parent, M intermediate, I init):
 
   dir  type         fields              meaning
-  P>M  go           -                   go on; the intermediate is in the cgroup
+  P>M  go           -                   go on: the cgroup exists, its limits
+                                        are set; the intermediate joins it now
                                         when it makes a cgroup namespace, else
-                                        init is moved there on its "init" pid
+                                        init joins after its mounts
   M>P  userns       pid                 new user namespace made: write id maps
   P>M  mapped       -                   uid_map/gid_map written
   M>P  init         pid                 init forked (pid in the parent's pid ns)

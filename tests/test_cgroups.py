@@ -541,3 +541,48 @@ def test_preexisting_cgroups_path_is_not_removed(rt, make_bundle, cid):
                 os.rmdir(d)
             except OSError:
                 pass
+
+
+@pytest.mark.parametrize("cgroupns", [False, True], ids=["host-cgroupns", "own-cgroupns"])
+def test_init_is_in_its_cgroup_before_hooks_and_start(rt, make_bundle, cid, tmp_path, no_leaks,
+                                                      cgroupns):
+    # The container's processes move themselves in (pyrunc: cgroups.join_self),
+    # so check the moment: createRuntime (host, by the state's pid) and
+    # createContainer (in the container, its own /proc/self/cgroup) already see
+    # every hierarchy of the container's cgroup; so does `exec` after create.
+    log = tmp_path / "log"
+
+    def edit(config):
+        if cgroupns:
+            config["linux"]["namespaces"].append({"type": "cgroup"})
+        sh = "/bin/sh"
+        config["hooks"] = {
+            "createRuntime": [{"path": sh, "args": [
+                "sh", "-c", 'read s; p=$(echo "$s" | tr -d " \\n" | sed "s/.*\\"pid\\":\\([0-9]*\\).*/\\1/"); '
+                'cat /proc/$p/cgroup > %s.rt' % log]}],
+            "createContainer": [{"path": sh, "args": [
+                "sh", "-c", "cat /proc/self/cgroup > %s.ctr" % log]}],  # before pivot_root
+        }
+    b = make_bundle(["sleep", "100"], edit=edit)
+    c = cid()
+    rt("create", "--bundle", b, c, check=True)
+    pid = rt.state(c)["pid"]
+    with open("/proc/%d/cgroup" % pid) as f:
+        init_cg = f.read()
+    own = open("/proc/self/cgroup").read()
+    v1 = [l.split(":", 2) for l in init_cg.splitlines() if l.split(":")[1]]
+    own_v1 = {l.split(":", 2)[1]: l.split(":", 2)[2] for l in own.splitlines()}
+    assert V2 or v1
+    for _, ctrls, path in v1:  # every v1 hierarchy: not the runtime's own cgroup
+        assert path != own_v1[ctrls], (ctrls, path)
+    assert (tmp_path / "log.rt").read_text() == init_cg
+    ctr = (tmp_path / "log.ctr").read_text()
+    if cgroupns:  # the namespace is rooted at the container's cgroup
+        assert all(l.endswith(":/") for l in ctr.splitlines() if l.split(":")[1]), ctr
+    else:
+        assert ctr == init_cg
+    p = rt("exec", c, "cat", "/proc/self/cgroup")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == (ctr if cgroupns else init_cg)
+    rt("delete", "--force", c, check=True)
+    no_leaks(c, b)

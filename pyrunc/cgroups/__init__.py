@@ -7,7 +7,8 @@ A manager is made from the container's config (``for_config``) or from the
 ``cgroup`` dict saved in state.json (``from_state``). Interface:
 
     create()          make the folders (idempotent)
-    apply(pid)        move a process we created into the container's cgroup
+    join_files()      open the files through which a child of ours moves
+                      itself in later (join_self below)
     set(resources)    write linux.resources
     freeze()/thaw()   pause/resume; frozen() tells
     pids()            every pid in the container's cgroup
@@ -116,3 +117,52 @@ def from_state(d):
     else:
         from .v1 import Manager
     return Manager.restore(d)
+
+
+# --- joining: a process moves itself ----------------------------------------
+# The container's processes are never moved by pid. The parent opens the
+# files (join_files) and the child, forked with them, writes "0" (= the
+# writer) into each (join_self). Why: a write that names a pid, or that moves
+# a whole thread group (cgroup.procs), takes cgroup_threadgroup_rwsem for
+# writing, and the first such writer after a quiet spell waits for an RCU
+# grace period (~6-13 ms on this VM; runc pays it on every create and exec).
+# A thread that moves only itself through a v1 ``tasks`` file needs
+# cgroup_mutex alone (kernel/cgroup/cgroup.c, cgroup_procs_write_start: "If
+# the thread is `current`... we can skip the global lock"): ~0.1 ms. Our
+# children are forked, so single-threaded: the thread is the whole process.
+# v2 has no such file for domain cgroups; cgroup.procs with "0" is the same
+# move the parent would make. The kernel checks the write with the opener's
+# credentials and cgroup namespace (of->file->f_cred), so the child may
+# already be in a user namespace of its own.
+
+def open_join_files(version, dirs):
+    """[(fd, folder)] opened O_CLOEXEC for join_self; the caller closes them
+    (close_join) once its children have their copies."""
+    name = "tasks" if version == 1 else "cgroup.procs"
+    out = []
+    for d in dirs:
+        try:
+            out.append((os.open(os.path.join(d, name), os.O_WRONLY | os.O_CLOEXEC), d))
+        except OSError as e:
+            close_join(out)
+            raise CgroupError("join cgroup %s: %s" % (d, e.strerror))
+    return out
+
+
+def join_self(files):
+    """Move the calling single-threaded process into every cgroup of
+    ``files`` (from open_join_files), then close them."""
+    try:
+        for fd, d in files:
+            try:
+                os.write(fd, b"0")
+            except OSError as e:
+                raise CgroupError("join cgroup %s: %s" % (d, e.strerror))
+    finally:
+        close_join(files)
+
+
+def close_join(files):
+    """Close what open_join_files opened; empties the list (idempotent)."""
+    while files:
+        os.close(files.pop()[0])

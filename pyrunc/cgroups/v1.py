@@ -34,7 +34,6 @@ class Manager:
         self.paths = paths            # {controller: absolute folder}
         self.parents = parents or []  # ancestors we made (or the shared pyrunc/)
         self.existed = existed or []  # leaves that were there before us: not ours
-        self.own_procs = None         # cgroup.procs of our own cgroup (new() only)
 
     @classmethod
     def new(cls, rel, absolute, shared_parent=None):
@@ -48,11 +47,7 @@ class Manager:
                 parents.append(os.path.dirname(paths[name]))
         if not paths:
             raise CgroupError("no cgroup v1 hierarchy is mounted under %s" % ROOT)
-        m = cls(paths, sorted(set(parents)))
-        name = min(paths)
-        m.own_procs = os.path.join(mounts[name], own.get(name, "/").lstrip("/"),
-                                   "cgroup.procs")
-        return m
+        return cls(paths, sorted(set(parents)))
 
     @classmethod
     def restore(cls, d):
@@ -118,42 +113,10 @@ class Manager:
                 with open(os.path.join(d, f), "w") as fh:
                     fh.write(v)
 
-    def warm(self):
-        """Start, in a short-lived child, the wait that the first cgroup.procs
-        write pays; returns the child's pid (to reap), or 0.
-
-        Moving a task takes cgroup_threadgroup_rwsem for writing, and the
-        first writer after a quiet spell waits an RCU grace period (~10-15 ms
-        on this VM) before it gets it; writers that come within about a grace
-        period of the last one do not wait again. The child writes itself
-        into the cgroup it is already in (our own: nothing moves, no
-        controller is called) and exits, so that wait runs while the parent
-        makes the cgroup and the intermediate imports, unshares and forks,
-        and apply() later finds the lock warm. A failure changes nothing:
-        apply() then pays the wait itself, as it would anyway. Call it after
-        create(): the waiting writer holds cgroup_mutex, which mkdir needs."""
-        if not self.own_procs:
-            return 0
-        try:
-            pid = os.fork()
-        except OSError:
-            return 0
-        if pid == 0:  # nothing but two syscalls, then out (no cleanup, no flush)
-            try:
-                fd = os.open(self.own_procs, os.O_WRONLY | os.O_CLOEXEC)
-                os.write(fd, b"0")  # 0: the writer itself
-            except BaseException:
-                pass
-            os._exit(0)
-        return pid
-
-    def apply(self, pid):
-        for name, path in self._unique():
-            try:
-                with open(os.path.join(path, "cgroup.procs"), "w") as f:
-                    f.write(str(pid))
-            except OSError as e:
-                raise CgroupError("join %s cgroup %s: %s" % (name, path, e.strerror))
+    def join_files(self):
+        """See the package's join_self: one ``tasks`` file per hierarchy."""
+        from . import open_join_files
+        return open_join_files(1, [path for _, path in self._unique()])
 
     def set(self, resources, update=False):
         """Write linux.resources. ``update``: a live container's limits change;

@@ -67,16 +67,10 @@ class Manager:
             if d != self.dir:
                 enable_controllers(d)
 
-    def warm(self):
-        """v1.Manager.warm's head start; not done on v2 (untested here): 0."""
-        return 0
-
-    def apply(self, pid):
-        try:
-            with open(os.path.join(self.dir, "cgroup.procs"), "w") as f:
-                f.write(str(pid))
-        except OSError as e:
-            raise CgroupError("join cgroup %s: %s" % (self.dir, e.strerror))
+    def join_files(self):
+        """See the package's join_self."""
+        from . import open_join_files
+        return open_join_files(2, [self.dir])
 
     def set(self, resources, update=False):
         """See v1.Manager.set."""
