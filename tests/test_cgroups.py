@@ -344,11 +344,11 @@ def test_inexpressible_resource_is_a_clear_error(rt, make_bundle, cid, no_leaks,
 
 
 def test_failed_set_leaves_no_process(rt, make_bundle, cid, no_leaks):
-    """Without a cgroup namespace the intermediate is forked before the
-    resources are written (container.create), and a warm-up child runs
-    meanwhile (cgroups.v1.Manager.warm): when the resources fail, both are
-    gone by the time the runtime returns. Forks keep the runtime's argv, so
-    no process may carry the container id in its command line."""
+    """The intermediate is forked before the resources are written
+    (container.create) and holds the files to join the cgroup with: when the
+    resources fail, it is gone by the time the runtime returns. Forks keep
+    the runtime's argv, so no process may carry the container id in its
+    command line."""
     if rt.is_runc:
         pytest.skip("pyrunc's create order")
     if V2 or os.path.isdir("/sys/fs/cgroup/hugetlb"):
