@@ -54,14 +54,26 @@ install_python() {
 }
 
 install_command() {
-    # /usr/local/bin/pyrunc: the launcher (bin/pyrunc) with its interpreter
-    # and flags in the #! line, so the kernel starts .venv's python -I -S
-    # directly: no /bin/sh hop, and no `readlink` process, which the shell
-    # line needs to follow a symlink (~1-5 ms on every command). Written
-    # aside and renamed: an older install may have left a symlink to
-    # .venv/bin/pyrunc here, which must not be written through.
-    local tmp=/usr/local/bin/.pyrunc.$$
-    { echo "#!$PWD/.venv/bin/python3 -IS"; tail -n +2 bin/pyrunc; } >"$tmp"
+    # /usr/local/bin/pyrunc: bin/pyrunc with its interpreter and flags in the
+    # #! line and the sys.path entries it would look up baked in, so the
+    # kernel starts .venv's python -I -S directly: no /bin/sh hop, no
+    # `readlink` process (which the shell line needs to follow a symlink),
+    # no path search (~1-5 ms on every command). Written aside and renamed:
+    # an older install may have left a symlink to .venv/bin/pyrunc here,
+    # which must not be written through.
+    local paths tmp=/usr/local/bin/.pyrunc.$$
+    paths=$(cd / && "$OLDPWD/.venv/bin/python" -c 'import os, sysconfig, pyrunc
+p = [sysconfig.get_paths()["purelib"], os.path.dirname(os.path.dirname(os.path.abspath(pyrunc.__file__)))]
+print(repr(sorted(set(p), key=p.index)))')
+    cat >"$tmp" <<EOF
+#!$PWD/.venv/bin/python3 -IS
+# pyrunc: written by $PWD/dev.sh (install_command) from bin/pyrunc, with the
+# sys.path entries that bin/pyrunc looks up at every start baked in.
+import sys
+sys.path += $paths
+from pyrunc.cli import launch
+launch()
+EOF
     chmod 755 "$tmp"
     mv -f "$tmp" /usr/local/bin/pyrunc
 }

@@ -9,7 +9,7 @@ makes the state folder, the exec.fifo and the cgroup, forks the intermediate,
 answers its requests (id maps, hooks), and records the init's pid and start
 time. Anything it made is undone if any step fails (_Undo).
 """
-import os
+from . import _os as os  # posix without os's import cost (_os.py)
 import time
 
 from . import state as state_mod

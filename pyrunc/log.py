@@ -7,7 +7,7 @@ runc's logrus form) or, with --log-format json, as one JSON object a line
 last error line of that file, so nothing else is ever written there.
 An error is also printed to stderr, as runc does.
 """
-import os
+from . import _os as os  # posix without os's import cost (_os.py)
 import sys
 import time
 

@@ -9,7 +9,7 @@ the freezer, and the fifo, in the order the CLI contract gives.
 This module is on the path of `state`, `list`, `kill`: it imports nothing
 heavy.
 """
-import os
+from . import _os as os  # posix without os's import cost (_os.py)
 import time
 
 from . import jsonio

@@ -17,6 +17,7 @@ import pytest
 # Costs measured on this machine kind (see the design notes): each of these
 # is several ms, or pulls in dozens of modules.
 HEAVY = {
+    "os",  # ~0.8 ms (its _collections_abc): short commands use pyrunc._os
     "jsonschema", "referencing", "rpds", "pyroute2", "prctl", "_prctl", "subprocess",
     "json", "argparse", "asyncio", "re", "signal", "logging", "pathlib", "hashlib",
     "importlib.metadata", "importlib.util", "pkg_resources", "cffi", "pycparser",
@@ -114,3 +115,4 @@ def test_cached_config_skips_jsonschema(py_rt, make_bundle, cid):
     assert code == 0, err
     assert not {"jsonschema", "referencing", "rpds", "json"} & mods, heavy(mods)
     assert not {"subprocess", "argparse", "asyncio", "pyroute2"} & mods, heavy(mods)
+    assert "os" in mods  # create loads os: "os" above is really checked

@@ -182,3 +182,38 @@ def test_open_in_root_never_leaves(tmp_path):
             paths.open_in_root(rfd, "/host/bin")
     finally:
         os.close(rfd)
+
+
+PATHS = ["", ".", "/", "//", "///", "a", "/a", "a/", "/a/", "//a//b/", "a/b/../c", "/../a",
+         "../../a", "a/../..", "/a/./b/.", "/a//b", "a/b/", "x/../../y", "/..", "./a/../b"]
+
+
+@pytest.mark.parametrize("p", PATHS)
+def test_short_os_paths_match_posixpath(p):
+    import posixpath
+    from pyrunc import _os
+    for f in ("dirname", "basename", "normpath", "abspath", "exists", "isdir", "isfile"):
+        assert getattr(_os.path, f)(p) == getattr(posixpath, f)(p), (f, p)
+    for other in ("", "b", "/b", "b/", "../b"):
+        assert _os.path.join(p, other) == posixpath.join(p, other), (p, other)
+        assert _os.path.join(p, other, "c") == posixpath.join(p, other, "c"), (p, other)
+
+
+def test_short_os_walk_matches_os_walk(tmp_path):
+    from pyrunc import _os
+    for d in ("a/b/c", "a/d", "e"):
+        (tmp_path / d).mkdir(parents=True)
+    (tmp_path / "a" / "f").write_text("")
+    (tmp_path / "a" / "b" / "g").write_text("")
+
+    def norm(w):
+        return sorted((d, sorted(ds), sorted(fs)) for d, ds, fs in w)
+    assert norm(_os.walk(str(tmp_path))) == norm(os.walk(str(tmp_path)))
+    assert list(_os.walk(str(tmp_path / "missing"))) == []
+    # top-down: pruning the folder list stops the descent, as with os.walk
+    seen = []
+    for d, ds, _ in _os.walk(str(tmp_path)):
+        seen.append(d)
+        ds[:] = [x for x in ds if x != "a"]
+    assert seen == [str(tmp_path), str(tmp_path / "e")]
+    assert _os.environ.get("PATH") == os.environ.get("PATH")

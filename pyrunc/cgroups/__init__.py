@@ -26,7 +26,7 @@ failure), devices (the v1 rule semantics and the v2 eBPF device program),
 stats (runc's `events --stats` shape, OOM counter), validate (types of an
 `update` request). None of them is imported by state/list/kill.
 """
-import os
+from .. import _os as os  # posix without os's import cost (_os.py)
 
 from ..errors import CgroupError
 

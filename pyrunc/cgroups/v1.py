@@ -1,6 +1,6 @@
 """cgroup v1 (and hybrid) manager (roles: parent). See the package docstring."""
 import errno
-import os
+from .. import _os as os  # posix without os's import cost (_os.py)
 import time
 
 from ..errors import CgroupError

@@ -1,5 +1,5 @@
 """cgroup v2 (unified) manager (roles: parent). See the package docstring."""
-import os
+from .. import _os as os  # posix without os's import cost (_os.py)
 import time
 
 from ..errors import CgroupError

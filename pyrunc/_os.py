@@ -1,0 +1,130 @@
+"""`os` for the short commands, without importing `os` (roles: all).
+
+`import os` costs ~0.8 ms here (mostly _collections_abc, which it pulls in):
+a tenth of a whole `pyrunc state`, whose cost is nearly all interpreter
+start and imports. The calls themselves live in the built-in `posix` module,
+which the interpreter has loaded already; this module is posix plus the few
+os.path helpers that cli, log, state, container and the cgroup managers use.
+They import it as ``from . import _os as os``, so the code reads as usual.
+
+Anything os has and this module lacks is an AttributeError: add it here
+(with posixpath's behaviour), or import os where only slow paths need it
+(realpath and makedirs below do: only create uses them, and it loads os
+anyway).
+"""
+from posix import *  # noqa: F401,F403  (open, read, kill, O_*, W*, ...)
+from posix import _exit, environ as _environb, getcwd, scandir, stat  # noqa: F401  (_exit, environ: not exported by *)
+
+sep = "/"
+devnull = "/dev/null"
+error = OSError
+
+
+def _str(b):
+    return b.decode("utf-8", "surrogateescape")
+
+
+# os.environ (str keys and values), read once; pyrunc never changes it
+environ = {_str(k): _str(v) for k, v in _environb.items()}
+
+
+class path:
+    """The os.path functions used on the short paths (posixpath semantics)."""
+
+    @staticmethod
+    def join(a, *parts):
+        for p in parts:
+            if p.startswith("/"):
+                a = p
+            elif not a or a.endswith("/"):
+                a += p
+            else:
+                a += "/" + p
+        return a
+
+    @staticmethod
+    def dirname(p):
+        head = p[:p.rfind("/") + 1]
+        if head and head != "/" * len(head):
+            head = head.rstrip("/")
+        return head
+
+    @staticmethod
+    def basename(p):
+        return p[p.rfind("/") + 1:]
+
+    @staticmethod
+    def exists(p):
+        try:
+            stat(p)
+        except (OSError, ValueError):
+            return False
+        return True
+
+    @staticmethod
+    def isdir(p):
+        try:
+            return stat(p).st_mode & 0o170000 == 0o040000
+        except (OSError, ValueError):
+            return False
+
+    @staticmethod
+    def isfile(p):
+        try:
+            return stat(p).st_mode & 0o170000 == 0o100000
+        except (OSError, ValueError):
+            return False
+
+    @staticmethod
+    def abspath(p):
+        if not p.startswith("/"):
+            p = path.join(getcwd(), p)
+        return path.normpath(p)
+
+    @staticmethod
+    def normpath(p):
+        if not p:
+            return "."
+        initial = 2 if p.startswith("//") and not p.startswith("///") else 1 if p.startswith("/") else 0
+        out = []
+        for c in p.split("/"):
+            if c in ("", "."):
+                continue
+            if c != ".." or (not initial and not out) or (out and out[-1] == ".."):
+                out.append(c)
+            elif out:
+                out.pop()
+        p = "/".join(out)
+        if initial:
+            p = "/" * initial + p
+        return p or "."
+
+    @staticmethod
+    def realpath(p):
+        import posixpath  # resolves symlinks: create only (it imports os)
+        return posixpath.realpath(p)
+
+
+def makedirs(name, mode=0o777, exist_ok=False):
+    import os as _real  # create only
+    _real.makedirs(name, mode, exist_ok)
+
+
+def walk(top):
+    """os.walk(top): top-down, errors ignored, symlinks neither followed nor
+    counted as folders (cgroupfs, where delete walks, has none)."""
+    try:
+        it = scandir(top)
+    except OSError:
+        return
+    dirs, files = [], []
+    with it:
+        for e in it:
+            try:
+                d = e.is_dir(follow_symlinks=False)
+            except OSError:
+                d = False
+            (dirs if d else files).append(e.name)
+    yield top, dirs, files
+    for d in dirs:  # after the yield: the caller may prune, as with os.walk
+        yield from walk(path.join(top, d))
