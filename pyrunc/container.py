@@ -102,8 +102,9 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
         raise SpecError("process.args is required to create a container", "/process/args")
     rootfs = _rootfs_of(config, bundle)
     nss = namespaces.parse(config)
-    from . import network
-    if network.wanted(config):
+    networked = spec.wants_network(config)
+    if networked:
+        from . import network
         network.parse(config)  # network annotations checked before anything is made
     _check_terminal(proc, detached, console_socket)
     from . import security
@@ -209,7 +210,7 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
                 data["start_time"] = state_mod.proc_stat(init_pid)[1]
                 sync.send(psock, "placed")
                 _reap_quietly(mid)
-                if network.wanted(config):  # init's network namespace exists now
+                if networked:  # init's network namespace exists now
                     data["network"] = network.setup(root, cid, config, init_pid, warn)
                     undo.add(network.teardown, root, cid, data["network"], warn)
             elif t == "console":

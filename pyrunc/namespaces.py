@@ -11,19 +11,22 @@ the intermediate forks init afterwards.
 """
 import os
 
-from . import _native
 from .errors import SpecError
 
-# config type -> (clone flag, /proc/<pid>/ns name)
+# config type -> (clone flag, /proc/<pid>/ns name). The flags are the kernel's
+# (<linux/sched.h>), spelled out rather than taken from the native shim: the
+# parent of a create reads this table, and without a seccomp filter to
+# compile it never loads cffi (~1.2 ms), which its children load meanwhile.
+# tests/test_units.py checks them against the shim's.
 TYPES = {
-    "user": (_native.CLONE_NEWUSER, "user"),
-    "ipc": (_native.CLONE_NEWIPC, "ipc"),
-    "uts": (_native.CLONE_NEWUTS, "uts"),
-    "network": (_native.CLONE_NEWNET, "net"),
-    "pid": (_native.CLONE_NEWPID, "pid"),
-    "cgroup": (_native.CLONE_NEWCGROUP, "cgroup"),
-    "time": (_native.CLONE_NEWTIME, "time"),
-    "mount": (_native.CLONE_NEWNS, "mnt"),
+    "user": (0x10000000, "user"),
+    "ipc": (0x08000000, "ipc"),
+    "uts": (0x04000000, "uts"),
+    "network": (0x40000000, "net"),
+    "pid": (0x20000000, "pid"),
+    "cgroup": (0x02000000, "cgroup"),
+    "time": (0x00000080, "time"),
+    "mount": (0x00020000, "mnt"),
 }
 JOIN_ORDER = ("user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount")
 
@@ -104,6 +107,7 @@ def new_flags(nss):
 
 def join(nss):
     """setns into every namespace that has a path, in JOIN_ORDER."""
+    from . import _native
     fds = []
     try:
         # open them all first: after joining mnt the paths may resolve elsewhere
@@ -131,6 +135,7 @@ def write_id_maps(pid, config):
     setgroups is denied first when the gid map would otherwise be refused
     (a map that is not ours to grant without CAP_SETGID in the parent ns);
     as root on the host we keep setgroups allowed, like runc."""
+    from . import _native
     lin = config.get("linux") or {}
     base = "/proc/%d/" % pid
     fd = os.open(base, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)

@@ -91,8 +91,8 @@ import fcntl
 import os
 
 from .errors import PyruncError, SpecError
+from .spec import NETWORK_PREFIX as PREFIX
 
-PREFIX = "org.pyrunc.network."
 KEYS = ("mode", "bridge", "subnet", "gateway", "address", "ipv6", "subnet6", "gateway6",
         "mtu", "mac", "ifname", "masquerade", "ports")
 DEFAULT_BRIDGE = "pyrunc0"
@@ -110,13 +110,6 @@ class NetworkError(PyruncError):
 
 def _ann(config):
     return config.get("annotations") or {}
-
-
-def wanted(config):
-    """Does this config ask pyrunc for any networking? (cheap, imports nothing)"""
-    if (config.get("linux") or {}).get("netDevices"):
-        return True
-    return any(k.startswith(PREFIX) for k in _ann(config))
 
 
 def spec_annotations(mode):

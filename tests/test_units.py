@@ -217,3 +217,12 @@ def test_short_os_walk_matches_os_walk(tmp_path):
         ds[:] = [x for x in ds if x != "a"]
     assert seen == [str(tmp_path), str(tmp_path / "e")]
     assert _os.environ.get("PATH") == os.environ.get("PATH")
+
+
+def test_namespace_flags_match_the_shim():
+    # namespaces.TYPES spells the clone flags out (the parent must not load
+    # cffi for them): they must be the kernel's, as the shim has them
+    from pyrunc import _native, namespaces
+    for t, (flag, _) in namespaces.TYPES.items():
+        name = "CLONE_NEW" + {"network": "NET", "mount": "NS"}.get(t, t.upper())
+        assert flag == getattr(_native, name), t
