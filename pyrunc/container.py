@@ -17,6 +17,9 @@ from .errors import (ChildError, ContainerNotFoundError, InvalidStateError,
                      NotRunningError, PyruncError, SpecError)
 
 DEFAULT_ROOT = "/run/pyrunc"
+_RLIMITS = frozenset("RLIMIT_" + n for n in (
+    "CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE", "MEMLOCK", "AS",
+    "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO", "RTTIME"))  # <sys/resource.h>
 
 
 def _noop(msg):
@@ -100,6 +103,9 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
     proc = config.get("process")
     if not proc or not proc.get("args"):
         raise SpecError("process.args is required to create a container", "/process/args")
+    for i, r in enumerate(proc.get("rlimits") or ()):  # set by the intermediate (init.py)
+        if r.get("type") not in _RLIMITS:
+            raise SpecError("unknown rlimit %s" % r.get("type"), "/process/rlimits/%d/type" % i)
     rootfs = _rootfs_of(config, bundle)
     nss = namespaces.parse(config)
     networked = spec.wants_network(config)
@@ -205,10 +211,8 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
             elif t == "init":
                 init_pid = msg["pid"]
                 undo.add(_kill_and_reap, init_pid)
-                _set_limits(init_pid, proc)  # init waits for this (still root)
                 data["pid"] = init_pid
                 data["start_time"] = state_mod.proc_stat(init_pid)[1]
-                sync.send(psock, "placed")
                 _reap_quietly(mid)
                 if networked:  # init's network namespace exists now
                     data["network"] = network.setup(root, cid, config, init_pid, warn)
@@ -282,30 +286,6 @@ def _make_cgroup(st, cg, config, cid, bundle, rootfs):
 def _exec_defaults(config, nss, no_new_keyring):
     from .exec import defaults_for_state
     return defaults_for_state(config, nss, no_new_keyring)
-
-
-def _set_limits(pid, proc):
-    """rlimits and oomScoreAdj, set from outside before init goes on."""
-    rl = proc.get("rlimits")
-    if rl:
-        import resource
-        for r in rl:
-            name = r["type"]
-            num = getattr(resource, name, None)
-            if num is None:
-                raise SpecError("unknown rlimit %s" % name, "/process/rlimits")
-            from .exec import rlim  # 2**64-1 (Docker's "unlimited") is RLIM_INFINITY
-            try:
-                resource.prlimit(pid, num, (rlim(r["soft"]), rlim(r["hard"])))
-            except OSError as e:
-                raise OSError(e.errno, "setrlimit %s: %s" % (name, os.strerror(e.errno)))
-    if proc.get("oomScoreAdj") is not None:
-        try:
-            with open("/proc/%d/oom_score_adj" % pid, "w") as f:
-                f.write(str(proc["oomScoreAdj"]))
-        except OSError as e:
-            raise OSError(e.errno, "set oom_score_adj %s: %s"
-                          % (proc["oomScoreAdj"], os.strerror(e.errno)))
 
 
 def _reap_quietly(pid):

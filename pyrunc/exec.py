@@ -408,7 +408,7 @@ def _joiner(sock, plan):
         proc = plan["process"]
         if proc.get("rlimits"):
             stage = "rlimits"
-            _set_rlimits(proc["rlimits"])  # before the user ns: raising needs host caps
+            set_rlimits(proc["rlimits"])  # before the user ns: raising needs host caps
         stage = "join namespaces"
         # opened before "go", joined after it
         fds, rootfd = _open_namespaces(plan)
@@ -453,7 +453,10 @@ def rlim(value):
     return resource.RLIM_INFINITY if value >= 2 ** 63 else value
 
 
-def _set_rlimits(rlimits):
+def set_rlimits(rlimits):
+    """setrlimit on ourselves (the exec joiner, create's intermediate): done
+    as host root before any user namespace, since raising a hard limit needs
+    CAP_SYS_RESOURCE there. Children (the process, init) inherit them."""
     import resource
     for r in rlimits:
         num = getattr(resource, r.get("type", ""), None)
@@ -463,6 +466,15 @@ def _set_rlimits(rlimits):
             resource.setrlimit(num, (rlim(r["soft"]), rlim(r["hard"])))
         except (OSError, ValueError, OverflowError) as e:
             raise OSError(getattr(e, "errno", 0) or 0, "setrlimit %s: %s" % (r["type"], e))
+
+
+def set_oom_score_adj(value):
+    """oom_score_adj of ourselves (inherited by fork, as rlimits)."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write(str(value))
+    except OSError as e:
+        raise OSError(e.errno, "set oom_score_adj %s: %s" % (value, os.strerror(e.errno)))
 
 
 def _open_namespaces(plan):

@@ -27,7 +27,7 @@ import struct
 
 from . import _native, capabilities, cgroups, hooks, namespaces, paths, rootfs, seccomp, security, sync
 from .errors import PyruncError
-from .exec import merge_env  # here, not later: nothing is importable after pivot_root
+from .exec import merge_env, set_oom_score_adj, set_rlimits  # here: nothing is importable after pivot_root
 
 N = _native
 TIOCGPTPEER = 0x5441
@@ -56,6 +56,17 @@ def intermediate(sock, plan):
         msg, _ = sync.recv(sock)  # "go": the cgroup is made and its limits set
         if msg["t"] != "go":
             os._exit(1)
+        # rlimits and oomScoreAdj on ourselves, for init to inherit: here,
+        # still host root and before any namespace (raising a hard limit
+        # needs CAP_SYS_RESOURCE in the host's user namespace), after our
+        # imports (a small RLIMIT_AS must not break them).
+        proc = plan["config"]["process"]
+        if proc.get("rlimits"):
+            stage = "rlimits"
+            set_rlimits(proc["rlimits"])
+        if proc.get("oomScoreAdj") is not None:
+            stage = "oom_score_adj"
+            set_oom_score_adj(proc["oomScoreAdj"])
         if plan["cgroupns"]:
             # a new cgroup namespace is rooted at the cgroup we are in: join
             # first (init, forked below, inherits it)
@@ -86,16 +97,11 @@ def intermediate(sock, plan):
         if pid == 0:
             os.close(gate_w)
             container_init(sock, plan, gate_r)
-        # Report init's pid first; init waits on the gate (EOF when we exit)
-        # so that the parent never reads one of init's messages before this
-        # one, and so that the parent's prlimit/oom_score_adj on init happen
-        # while init is still root: we exit on "placed".
-        sync.send(sock, "init", pid=pid)
-        msg, _ = sync.recv(sock)
-        if msg["t"] != "placed":
-            os._exit(1)
-        # The gate by hand: at _exit it would close only after our address
+        # Report init's pid first; init waits on the gate so that the parent
+        # never reads one of init's messages before this one. The gate is
+        # closed by hand: at _exit it would close only after our address
         # space is torn down (~0.5 ms on init's path).
+        sync.send(sock, "init", pid=pid)
         os.close(gate_w)
         os._exit(0)
     except BaseException as e:

@@ -12,10 +12,10 @@ a create, in order (P parent, M intermediate, I init):
                                         init joins after its mounts
   M>P  userns       pid                 new user namespace made: write id maps
   P>M  mapped       -                   uid_map/gid_map written
-  M>P  init         pid                 init forked (pid in the parent's pid ns)
-  P>M  placed       -                   rlimits and oom_score_adj set on init;
-                                        the intermediate exits, which lets init
-                                        go on (before it changes its uid)
+  M>P  init         pid                 init forked (pid in the parent's pid ns);
+                                        the intermediate (which set rlimits and
+                                        oom_score_adj on itself after "go", for
+                                        init to inherit) exits; init goes on
   I>P  console      (fd: pty master)    terminal: the parent hands it to the
                                         console socket or the tty copier
   I>P  hooks        -                   mounts done, before pivot_root: run

@@ -80,6 +80,15 @@ def test_rlimit_above_hard_limit_fails_cleanly(rt, make_bundle, cid):
     assert not os.path.exists(os.path.join(rt.root, c))
 
 
+def test_unknown_rlimit_fails_before_anything_exists(rt, make_bundle, cid):
+    b = make_bundle(rlimits=[{"type": "RLIMIT_NOPE", "soft": 1, "hard": 1}])
+    c = cid()
+    p = rt("create", "--bundle", b, c)
+    assert p.returncode != 0 and "Traceback" not in p.stderr
+    assert ("unknown rlimit RLIMIT_NOPE" in p.stderr) or rt.is_runc, p.stderr
+    assert not os.path.exists(os.path.join(rt.root, c))
+
+
 def test_oom_score_adj(rt, make_bundle, cid):
     b = make_bundle(["cat", "/proc/self/oom_score_adj"], oomScoreAdj=500)
     assert run_out(rt, b, cid()).strip() == "500"
