@@ -98,33 +98,58 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
     from . import cgroups, hooks, namespaces, spec, sync
 
     state_mod.validate_id(cid)
-    bundle = os.path.abspath(bundle)
-    config = spec.load_bundle(bundle, warn)
-    proc = config.get("process")
-    if not proc or not proc.get("args"):
-        raise SpecError("process.args is required to create a container", "/process/args")
-    for i, r in enumerate(proc.get("rlimits") or ()):  # set by the intermediate (init.py)
-        if r.get("type") not in _RLIMITS:
-            raise SpecError("unknown rlimit %s" % r.get("type"), "/process/rlimits/%d/type" % i)
-    rootfs = _rootfs_of(config, bundle)
-    nss = namespaces.parse(config)
-    networked = spec.wants_network(config)
-    if networked:
-        from . import network
-        network.parse(config)  # network annotations checked before anything is made
-    _check_terminal(proc, detached, console_socket)
-    from . import security
-    security.check(config)
-    if console_socket:
-        from . import tty
-        console_socket = tty.check_socket(console_socket)
-
-    st = state_mod.Container(root, cid).make()
+    # The intermediate is forked first, while we are small: it imports init's
+    # modules (cffi and the native shim among them, ~3-5 ms) while we
+    # validate the config and make the state folder, the fifo, the cgroup and
+    # its limits. It does nothing of the container's until "go", which
+    # carries its plan and, as fds, exec.fifo and the cgroup files; EOF
+    # instead (we failed, or died: PDEATHSIG) makes it exit. No subreaper
+    # here: when it exits, init goes to the caller's subreaper (a containerd
+    # shim, conmon) or pid 1, as with runc; `run` makes itself the subreaper
+    # first, to wait for it.
+    psock, csock = sync.pair()
+    import gc
+    gc.freeze()  # children don't dirty the pages of what we built so far
+    mid = os.fork()
+    if mid == 0:
+        try:
+            psock.close()
+            from . import init
+            init.intermediate(csock)
+        finally:
+            os._exit(1)
+    csock.close()
     undo = _Undo()
-    undo.add(st.remove_dir)
-    st.lock()
+    undo.add(_reap_quietly, mid)
+    undo.add(psock.close)  # first on failure: the intermediate waits on it
+    st = None
     init_pid = 0
     try:
+        bundle = os.path.abspath(bundle)
+        config = spec.load_bundle(bundle, warn)
+        proc = config.get("process")
+        if not proc or not proc.get("args"):
+            raise SpecError("process.args is required to create a container", "/process/args")
+        for i, r in enumerate(proc.get("rlimits") or ()):  # set by the intermediate
+            if r.get("type") not in _RLIMITS:
+                raise SpecError("unknown rlimit %s" % r.get("type"),
+                                "/process/rlimits/%d/type" % i)
+        rootfs = _rootfs_of(config, bundle)
+        nss = namespaces.parse(config)
+        networked = spec.wants_network(config)
+        if networked:
+            from . import network
+            network.parse(config)  # network annotations checked before anything is made
+        _check_terminal(proc, detached, console_socket)
+        from . import security
+        security.check(config)
+        if console_socket:
+            from . import tty
+            console_socket = tty.check_socket(console_socket)
+
+        st = state_mod.Container(root, cid).make()
+        undo.add(st.remove_dir)
+        st.lock()
         # exec.fifo: init blocks opening it for writing until `start` reads.
         old = os.umask(0)
         try:
@@ -137,6 +162,7 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
         cg = cgroups.for_config(config, cid, systemd_cgroup)
         undo.add(cg.destroy)
         cg.create()
+        _make_cgroup(st, cg, config, cid, bundle, rootfs)
         # The container's first process moves itself into the cgroup
         # (cgroups.join_self: no pid is named, so no RCU grace period is
         # waited for): the intermediate right after "go" when it makes a
@@ -144,50 +170,27 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
         # its rootfs is mounted, before anything of the container's runs in
         # it (createContainer hooks, the program) and before "hooks"/"ready".
         # Less of our own set-up is then charged to the container's memory
-        # cgroup. Order: we fork the intermediate first (it imports init
-        # meanwhile), then write the first state.json and the resources, then
-        # send "go"; nothing of the container's is done before "go", so a
-        # failure here leaves no init (the intermediate sees EOF and exits).
+        # cgroup.
         join = cg.join_files()
         undo.add(cgroups.close_join, join)
-        cgroupns = nss.get("cgroup", 1) is None
-
-        need_hooks = any(hooks.of(config, k) for k in
-                         ("prestart", "createRuntime", "createContainer", "startContainer"))
         plan = {
             "id": cid, "config": config, "rootfs": rootfs, "bundle": bundle,
-            "namespaces": nss, "fifo_fd": fifo_fd, "preserve_fds": preserve_fds, "listen_fds": listen_fds,
+            "namespaces": nss, "preserve_fds": preserve_fds, "listen_fds": listen_fds,
             "no_pivot": no_pivot, "no_new_keyring": no_new_keyring,
-            "userns": "user" in nss, "cgroupns": cgroupns,
+            "userns": "user" in nss, "cgroupns": nss.get("cgroup", 1) is None,
             "cgroup_paths": getattr(cg, "paths", None) or {"": cg.path()},
-            "cgroup_join": join,
-            "need_hooks": need_hooks,
+            "cgroup_join": [d for _, d in join],  # with the fds (init.intermediate)
+            "need_hooks": any(hooks.of(config, k) for k in (
+                "prestart", "createRuntime", "createContainer", "startContainer")),
         }
         sc = (config.get("linux") or {}).get("seccomp")
         if sc:
             from . import seccomp
             compiled = seccomp.compile(sc, warn)
-            plan.update(bpf=compiled.bpf, bpf_flags=compiled.flags,
+            plan.update(bpf=compiled.bpf.decode("latin-1"), bpf_flags=compiled.flags,
                         seccomp_notify=compiled.notify)
-        # No subreaper here: when the intermediate exits, init goes to the
-        # caller's subreaper (a containerd shim, conmon) or pid 1, as with runc;
-        # `run` makes itself the subreaper first, to wait for it.
-        psock, csock = sync.pair()
-        import gc
-        gc.freeze()  # children don't dirty the pages of what we built so far
-        mid = os.fork()
-        if mid == 0:
-            psock.close()
-            st.unlock()  # flock is per open file: the container must not hold ours
-            from . import init
-            init.intermediate(csock, plan)
-            os._exit(1)
-        csock.close()
-        cgroups.close_join(join)  # the children hold their copies
-        undo.add(_reap_quietly, mid)
-        undo.add(psock.close)  # first on failure: the intermediate waits on it
-        _make_cgroup(st, cg, config, cid, bundle, rootfs)
-        sync.send(psock, "go")
+        sync.send(psock, "go", fds=[fifo_fd] + [fd for fd, _ in join], plan=plan)
+        cgroups.close_join(join)  # the intermediate holds its copies
 
         annotations = config.get("annotations") or {}
         data = {
@@ -264,7 +267,8 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
             warn("cleanup after failed create: %s" % e)
         raise
     finally:
-        st.unlock()
+        if st is not None:
+            st.unlock()
     return st
 
 

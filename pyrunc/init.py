@@ -37,7 +37,21 @@ TIOCSPTLCK = 0x40045431
 DEVPTS_SUPER_MAGIC = 0x1CD1
 
 
-def intermediate(sock, plan):
+def _plan(msg, fds):
+    """The plan that came with "go" (container.create): JSON, plus exec.fifo
+    and the cgroup files as fds, in that order."""
+    plan = msg["plan"]
+    dirs = plan["cgroup_join"]
+    if len(fds) != 1 + len(dirs):  # a cut control message: never go on half-joined
+        raise OSError(errno.EBADMSG, "go: %d fds for %d cgroup files" % (len(fds), len(dirs)))
+    plan["fifo_fd"] = fds[0]
+    plan["cgroup_join"] = list(zip(fds[1:], dirs))
+    if plan.get("bpf"):
+        plan["bpf"] = plan["bpf"].encode("latin-1")
+    return plan
+
+
+def intermediate(sock):
     gc.disable()
     stage = "intermediate"
     try:
@@ -53,9 +67,10 @@ def intermediate(sock, plan):
         # write through exe would also meet ETXTBSY while python runs.
         N.prctl(N.PR_SET_DUMPABLE, 0)
         N.prctl(N.PR_SET_PDEATHSIG, 9)  # the parent died: don't linger
-        msg, _ = sync.recv(sock)  # "go": the cgroup is made and its limits set
+        msg, fds = sync.recv(sock)  # "go": the cgroup is made and its limits set
         if msg["t"] != "go":
             os._exit(1)
+        plan = _plan(msg, fds)
         # rlimits and oomScoreAdj on ourselves, for init to inherit: here,
         # still host root and before any namespace (raising a hard limit
         # needs CAP_SYS_RESOURCE in the host's user namespace), after our

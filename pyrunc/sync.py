@@ -6,10 +6,13 @@ intermediate and init inherit the child end. One JSON object per datagram,
 a create, in order (P parent, M intermediate, I init):
 
   dir  type         fields              meaning
-  P>M  go           -                   go on: the cgroup exists, its limits
-                                        are set; the intermediate joins it now
-                                        when it makes a cgroup namespace, else
-                                        init joins after its mounts
+  P>M  go           plan (fds: exec.fifo go on: the intermediate was forked
+                     then one per cgroup first and has waited, importing; the
+                     file to join)       config is valid, the state folder,
+                                        fifo, cgroup and its limits exist. It
+                                        joins the cgroup now when it makes a
+                                        cgroup namespace, else init joins after
+                                        its mounts (cgroups.join_self)
   M>P  userns       pid                 new user namespace made: write id maps
   P>M  mapped       -                   uid_map/gid_map written
   M>P  init         pid                 init forked (pid in the parent's pid ns);
@@ -79,7 +82,7 @@ def recv(sock):
         size = max(sock.recv_into(bytearray(1), 1, _socket.MSG_PEEK | _socket.MSG_TRUNC), _MAX)
     except OSError:
         size = _MAX
-    data, anc, _, _ = sock.recvmsg(size, _socket.CMSG_SPACE(16 * 4))
+    data, anc, _, _ = sock.recvmsg(size, _socket.CMSG_SPACE(64 * 4))
     for level, typ, payload in anc:
         if level == _SOL_SOCKET and typ == _SCM_RIGHTS:
             fds.extend(int.from_bytes(payload[i:i + 4], sys.byteorder, signed=True)
