@@ -1,15 +1,15 @@
 """The parent <-> intermediate/init protocol (roles: all three).
 
-One SOCK_SEQPACKET socketpair, made by the parent before it forks; the
-intermediate and init inherit the child end. One JSON object per datagram,
+One SOCK_SEQPACKET socketpair, made by the parent before it forks (first
+thing in create); the intermediate and init inherit the child end. One JSON object per datagram,
 ``{"t": <type>, ...}``; fds ride along as SCM_RIGHTS. The whole conversation of
 a create, in order (P parent, M intermediate, I init):
 
   dir  type         fields              meaning
-  P>M  go           plan (fds: exec.fifo go on: the intermediate was forked
-                     then one per cgroup first and has waited, importing; the
-                     file to join)       config is valid, the state folder,
-                                        fifo, cgroup and its limits exist. It
+  P>M  go           plan                go on: the intermediate was forked
+                    (fds: exec.fifo,    first and has waited, importing; the
+                    then one file per   config is valid, the state folder,
+                    cgroup to join)     fifo, cgroup and its limits exist. It
                                         joins the cgroup now when it makes a
                                         cgroup namespace, else init joins after
                                         its mounts (cgroups.join_self)
