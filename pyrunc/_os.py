@@ -28,6 +28,14 @@ def _str(b):
 environ = {_str(k): _str(v) for k, v in _environb.items()}
 
 
+def _file_type(p):
+    """S_IFMT bits of what p names (symlinks followed), or None."""
+    try:
+        return stat(p).st_mode & 0o170000
+    except (OSError, ValueError):
+        return None
+
+
 class path:
     """The os.path functions used on the short paths (posixpath semantics)."""
 
@@ -63,17 +71,11 @@ class path:
 
     @staticmethod
     def isdir(p):
-        try:
-            return stat(p).st_mode & 0o170000 == 0o040000
-        except (OSError, ValueError):
-            return False
+        return _file_type(p) == 0o040000
 
     @staticmethod
     def isfile(p):
-        try:
-            return stat(p).st_mode & 0o170000 == 0o100000
-        except (OSError, ValueError):
-            return False
+        return _file_type(p) == 0o100000
 
     @staticmethod
     def abspath(p):
