@@ -9,11 +9,11 @@ They import it as ``from . import _os as os``, so the code reads as usual.
 
 Anything os has and this module lacks is an AttributeError: add it here
 (with posixpath's behaviour), or import os where only slow paths need it
-(realpath and makedirs below do: only create uses them, and it loads os
-anyway).
+(realpath falls back to posixpath for a path that does not exist).
 """
 from posix import *  # noqa: F401,F403  (open, read, kill, O_*, W*, ...)
-from posix import _exit, environ as _environb, getcwd, scandir, stat  # noqa: F401  (_exit, environ: not exported by *)
+from posix import _exit, environ as _environb  # noqa: F401  (not exported by *)
+from posix import O_CLOEXEC, O_PATH, close, getcwd, mkdir, open, readlink, scandir, stat
 
 sep = "/"
 devnull = "/dev/null"
@@ -103,13 +103,38 @@ class path:
 
     @staticmethod
     def realpath(p):
-        import posixpath  # resolves symlinks: create only (it imports os)
+        """The canonical path of an existing file (what the kernel resolved,
+        read back through /proc/self/fd); posixpath's answer otherwise."""
+        try:
+            fd = open(p, O_PATH | O_CLOEXEC)
+        except OSError:
+            fd = -1
+        if fd >= 0:
+            try:
+                r = readlink("/proc/self/fd/%d" % fd)
+                if r.startswith("/"):
+                    return r
+            except OSError:
+                pass
+            finally:
+                close(fd)
+        import posixpath  # imports os: only for what does not exist
         return posixpath.realpath(p)
 
 
 def makedirs(name, mode=0o777, exist_ok=False):
-    import os as _real  # create only
-    _real.makedirs(name, mode, exist_ok)
+    """os.makedirs: the missing parents first."""
+    head = path.dirname(name.rstrip("/"))
+    if head and not path.exists(head):
+        try:
+            makedirs(head, mode, True)
+        except FileExistsError:
+            pass
+    try:
+        mkdir(name, mode)
+    except OSError:
+        if not exist_ok or not path.isdir(name):
+            raise
 
 
 def walk(top):

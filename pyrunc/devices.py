@@ -8,7 +8,7 @@ a node's path is removed first (never followed): a planted
 ``dev/null -> /proc/sys/kernel/core_pattern`` must not become our target.
 """
 import errno
-import os
+from . import _os as os  # posix without os's import cost (_os.py)
 import stat
 
 # paths (and the native shim it loads) is imported by create() and

@@ -36,7 +36,7 @@ Three processes, as for create (init.py), and the same protocol rules
 Every module the children use is imported before the joiner calls setns:
 after setns(mnt) the host's site-packages are gone.
 """
-import os
+from . import _os as os  # posix without os's import cost (_os.py)
 
 from . import state as state_mod
 from .errors import ChildError, InvalidStateError, PyruncError

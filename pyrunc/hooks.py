@@ -6,7 +6,7 @@ inherited) and ``args``; ``timeout`` seconds kill it. Where a hook runs is the
 caller's business: runtime.md says which namespace each kind runs in, and the
 callers (container.py, init.py) are placed at those moments.
 """
-import os
+from . import _os as os  # posix without os's import cost (_os.py)
 import select
 import time
 

@@ -9,7 +9,7 @@ then the other new namespaces are unshared in one call: they are then owned by
 the new user namespace. A new pid or time namespace applies to children only:
 the intermediate forks init afterwards.
 """
-import os
+from . import _os as os  # posix without os's import cost (_os.py)
 
 from .errors import SpecError
 

@@ -14,7 +14,7 @@ A config asking for an LSM the host has not enabled is refused up front
 (naming SELinux being off, where it is).
 """
 import errno
-import os
+from . import _os as os  # posix without os's import cost (_os.py)
 
 from .errors import SpecError
 

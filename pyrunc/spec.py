@@ -9,7 +9,7 @@ sha256 of the bytes (with the spec and pyrunc versions) is kept under
 CACHE_DIR (root-only, checked before use), together with the warnings that
 validation produced, which are replayed.
 """
-import os
+from . import _os as os  # posix without os's import cost (_os.py)
 
 from . import jsonio
 from .errors import SpecError

@@ -34,7 +34,7 @@ Children never raise past their role: they send ``error`` and os._exit(1).
 The parent turns it into ChildError. EOF without ``ready`` means a child died.
 """
 import _socket
-import os
+from . import _os as os  # posix without os's import cost (_os.py)
 import sys
 
 from . import jsonio

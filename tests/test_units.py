@@ -226,3 +226,18 @@ def test_namespace_flags_match_the_shim():
     for t, (flag, _) in namespaces.TYPES.items():
         name = "CLONE_NEW" + {"network": "NET", "mount": "NS"}.get(t, t.upper())
         assert flag == getattr(_native, name), t
+
+
+def test_short_os_realpath_and_makedirs(tmp_path):
+    import posixpath
+    from pyrunc import _os
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "link").symlink_to("a/b")
+    for p in ("a/b", "link", "link/../b", "missing/x", "a/./b/"):
+        full = str(tmp_path / p)
+        assert _os.path.realpath(full) == posixpath.realpath(full), p
+    _os.makedirs(str(tmp_path / "x" / "y" / "z"), 0o700)
+    assert (tmp_path / "x" / "y" / "z").is_dir()
+    _os.makedirs(str(tmp_path / "x" / "y"), exist_ok=True)
+    with pytest.raises(FileExistsError):
+        _os.makedirs(str(tmp_path / "x" / "y"))

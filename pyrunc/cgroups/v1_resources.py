@@ -8,7 +8,7 @@ are written in the order the kernel accepts whatever the old values were
 (runc's ordering).
 """
 import errno
-import os
+from .. import _os as os  # posix without os's import cost (_os.py)
 
 from ..errors import CgroupError
 
