@@ -13,7 +13,7 @@ Anything os has and this module lacks is an AttributeError: add it here
 """
 from posix import *  # noqa: F401,F403  (open, read, kill, O_*, W*, ...)
 from posix import _exit, environ as _environb  # noqa: F401  (not exported by *)
-from posix import O_CLOEXEC, O_PATH, close, getcwd, mkdir, open, readlink, scandir, stat
+from posix import O_CLOEXEC, O_PATH, close, fspath, getcwd, mkdir, open, readlink, scandir, stat
 
 sep = "/"
 devnull = "/dev/null"
@@ -120,6 +120,14 @@ class path:
                 close(fd)
         import posixpath  # imports os: only for what does not exist
         return posixpath.realpath(p)
+
+
+def fsencode(filename):
+    """os.fsencode (the filesystem encoding is UTF-8 here, as Python sets it)."""
+    filename = fspath(filename)
+    if isinstance(filename, str):
+        return filename.encode("utf-8", "surrogateescape")
+    return filename
 
 
 def makedirs(name, mode=0o777, exist_ok=False):

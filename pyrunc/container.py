@@ -159,27 +159,14 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
         fifo_fd = os.open(st.fifo_path(), os.O_PATH | os.O_CLOEXEC)
         undo.add(os.close, fifo_fd)
 
-        cg = cgroups.for_config(config, cid, systemd_cgroup)
-        undo.add(cg.destroy)
-        cg.create()
-        _make_cgroup(st, cg, config, cid, bundle, rootfs)
-        # The container's first process moves itself into the cgroup
-        # (cgroups.join_self: no pid is named, so no RCU grace period is
-        # waited for): the intermediate right after "go" when it makes a
-        # cgroup namespace (which is rooted where it is made), else init once
-        # its rootfs is mounted, before anything of the container's runs in
-        # it (createContainer hooks, the program) and before "hooks"/"ready".
-        # Less of our own set-up is then charged to the container's memory
-        # cgroup.
-        join = cg.join_files()
-        undo.add(cgroups.close_join, join)
+        cg = cgroups.for_config(config, cid, systemd_cgroup)  # paths only: nothing made yet
+        cgroupns = nss.get("cgroup", 1) is None
         plan = {
             "id": cid, "config": config, "rootfs": rootfs, "bundle": bundle,
             "namespaces": nss, "preserve_fds": preserve_fds, "listen_fds": listen_fds,
             "no_pivot": no_pivot, "no_new_keyring": no_new_keyring,
-            "userns": "user" in nss, "cgroupns": nss.get("cgroup", 1) is None,
+            "userns": "user" in nss, "cgroupns": cgroupns,
             "cgroup_paths": getattr(cg, "paths", None) or {"": cg.path()},
-            "cgroup_join": [d for _, d in join],  # with the fds (init.intermediate)
             "need_hooks": any(hooks.of(config, k) for k in (
                 "prestart", "createRuntime", "createContainer", "startContainer")),
         }
@@ -189,8 +176,35 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
             compiled = seccomp.compile(sc, warn)
             plan.update(bpf=compiled.bpf.decode("latin-1"), bpf_flags=compiled.flags,
                         seccomp_notify=compiled.notify)
-        sync.send(psock, "go", fds=[fifo_fd] + [fd for fd, _ in join], plan=plan)
-        cgroups.close_join(join)  # the intermediate holds its copies
+        sync.send(psock, "go", fds=[fifo_fd], plan=plan)
+        # From "go" on, the children may have made init before a failure here
+        # lets us read its pid: the undo stops them first (_stop_children).
+        undo.add(_stop_children, psock, mid)
+
+        # The cgroup is made and its limits written while the intermediate
+        # unshares and forks init and init mounts the rootfs. The container's
+        # processes then move themselves in (cgroups.join_self: no pid is
+        # named, so no RCU grace period is waited for) through the files that
+        # "cgroup" carries as fds: the intermediate, which waits for it right
+        # after "go", when it makes a cgroup namespace (rooted where it is
+        # made); else init, which waits for it before it mounts cgroupfs and
+        # joins once its rootfs is mounted: before anything of the
+        # container's runs in it (createContainer hooks, the program) and
+        # before "hooks"/"ready". Less of our own set-up is then charged to
+        # the container's memory cgroup. "cgroup" goes to init only once its
+        # pid has come: until then the intermediate may be the one reading.
+        undo.add(cg.destroy)
+        cg.create()
+        _make_cgroup(st, cg, config, cid, bundle, rootfs)
+        join = cg.join_files()
+        undo.add(cgroups.close_join, join)
+
+        def send_cgroup():
+            sync.send(psock, "cgroup", fds=[fd for fd, _ in join], dirs=[d for _, d in join])
+            cgroups.close_join(join)  # the receiver holds its copies; join is [] now
+
+        if cgroupns:
+            send_cgroup()
 
         annotations = config.get("annotations") or {}
         data = {
@@ -217,6 +231,8 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
                 data["pid"] = init_pid
                 data["start_time"] = state_mod.proc_stat(init_pid)[1]
                 _reap_quietly(mid)
+                if join:  # not sent yet (no cgroup namespace): init waits for it
+                    send_cgroup()
                 if networked:  # init's network namespace exists now
                     data["network"] = network.setup(root, cid, config, init_pid, warn)
                     undo.add(network.teardown, root, cid, data["network"], warn)
@@ -270,6 +286,32 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
         if st is not None:
             st.unlock()
     return st
+
+
+def _stop_children(psock, mid):
+    """Undo of a create that failed after "go": the children get EOF on
+    their next read; once the intermediate is gone, an "init" message it may
+    have sent names an init we have not read of yet: killed here (one we did
+    read of is killed by its own undo step)."""
+    import _socket
+    try:
+        psock.shutdown(_socket.SHUT_WR)
+    except OSError:
+        pass
+    _reap_quietly(mid)
+    psock.setblocking(False)
+    from . import sync
+    while True:
+        try:
+            msg, fds = sync.recv(psock)
+        except OSError:  # nothing more queued
+            return
+        for fd in fds:
+            os.close(fd)
+        if msg["t"] == "init":
+            _kill_and_reap(msg["pid"])
+        elif msg["t"] == "eof":
+            return
 
 
 def _make_cgroup(st, cg, config, cid, bundle, rootfs):

@@ -21,7 +21,7 @@ import _socket
 import errno
 import fcntl
 import gc
-import os
+from . import _os as os  # posix without os's import cost (_os.py)
 import stat as _stat
 import struct
 
@@ -39,16 +39,29 @@ DEVPTS_SUPER_MAGIC = 0x1CD1
 
 def _plan(msg, fds):
     """The plan that came with "go" (container.create): JSON, plus exec.fifo
-    and the cgroup files as fds, in that order."""
+    as an fd. The cgroup files come later ("cgroup": _await_cgroup)."""
     plan = msg["plan"]
-    dirs = plan["cgroup_join"]
-    if len(fds) != 1 + len(dirs):  # a cut control message: never go on half-joined
-        raise OSError(errno.EBADMSG, "go: %d fds for %d cgroup files" % (len(fds), len(dirs)))
+    if len(fds) != 1:
+        raise OSError(errno.EBADMSG, "go: %d fds, not 1" % len(fds))
     plan["fifo_fd"] = fds[0]
-    plan["cgroup_join"] = list(zip(fds[1:], dirs))
+    plan["cgroup_join"] = None  # not come yet
     if plan.get("bpf"):
         plan["bpf"] = plan["bpf"].encode("latin-1")
     return plan
+
+
+def _await_cgroup(sock, plan):
+    """Wait for "cgroup": the container's cgroup exists and its limits are
+    set; the files to join it by come as fds (cgroups.join_self). Once."""
+    if plan["cgroup_join"] is not None:
+        return
+    msg, fds = sync.recv(sock)
+    if msg["t"] != "cgroup":
+        os._exit(1)
+    dirs = msg["dirs"]
+    if len(fds) != len(dirs):  # a cut control message: never go on half-joined
+        raise OSError(errno.EBADMSG, "cgroup: %d fds for %d files" % (len(fds), len(dirs)))
+    plan["cgroup_join"] = list(zip(fds, dirs))
 
 
 def intermediate(sock):
@@ -86,6 +99,7 @@ def intermediate(sock):
             # a new cgroup namespace is rooted at the cgroup we are in: join
             # first (init, forked below, inherits it)
             stage = "join cgroup"
+            _await_cgroup(sock, plan)
             cgroups.join_self(plan["cgroup_join"])
         nss = plan["namespaces"]
         stage = "join namespaces"
@@ -116,7 +130,11 @@ def intermediate(sock):
         # never reads one of init's messages before this one. The gate is
         # closed by hand: at _exit it would close only after our address
         # space is torn down (~0.5 ms on init's path).
-        sync.send(sock, "init", pid=pid)
+        try:
+            sync.send(sock, "init", pid=pid)
+        except BaseException:
+            os.kill(pid, 9)  # the parent cannot know of it: take it with us
+            raise
         os.close(gate_w)
         os._exit(0)
     except BaseException as e:
@@ -145,14 +163,16 @@ def container_init(sock, plan, gate):
             stage = "loopback"
             loopback_up()
         stage = "rootfs"
+        plan["await_cgroup"] = lambda: _await_cgroup(sock, plan)  # before cgroupfs mounts
         rf = rootfs.Rootfs(plan["rootfs"], config, plan)
         if "mount" in nss:
             rf.prepare()
             rf.mount_all()
         else:
             rf.rootfd = os.open(plan["rootfs"], paths.O_PATH_DIR)
+        stage = "join cgroup"
+        _await_cgroup(sock, plan)
         if plan["cgroup_join"]:  # not joined by the intermediate (container.create)
-            stage = "join cgroup"
             cgroups.join_self(plan["cgroup_join"])
         hook_state = None
         if plan.get("need_hooks"):

@@ -15,7 +15,7 @@ is never used as a string twice:
   *inside* the root (its target is created there), never outside.
 """
 import errno
-import os
+from . import _os as os  # posix without os's import cost (_os.py)
 import stat
 
 from . import _native

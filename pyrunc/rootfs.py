@@ -15,7 +15,7 @@ why it is where it is):
               maskedPaths last: after sysctl, since /proc/sys becomes read-only
 """
 import errno
-import os
+from . import _os as os  # posix without os's import cost (_os.py)
 import stat
 
 from . import _native, devices, paths
@@ -319,6 +319,8 @@ class Rootfs:
         own cgroup folders are bind-mounted, always read-only (security.md
         item 12: a writable host cgroupfs is an escape)."""
         from . import cgroups
+        if self.ctx.get("await_cgroup"):  # init: the folders exist once "cgroup" came
+            self.ctx["await_cgroup"]()
         cgns = self.ctx.get("cgroupns")
         ro = bool(opts.flags & N.MS_RDONLY) or not cgns
         base = opts.flags & (N.MS_NOSUID | N.MS_NODEV | N.MS_NOEXEC)

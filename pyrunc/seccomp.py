@@ -33,7 +33,7 @@ become one rule per condition (an OR); otherwise one rule ANDs them: runc's
 behaviour.
 """
 import errno
-import os
+from . import _os as os  # posix without os's import cost (_os.py)
 
 from .errors import SpecError
 

@@ -7,12 +7,17 @@ a create, in order (P parent, M intermediate, I init):
 
   dir  type         fields              meaning
   P>M  go           plan                go on: the intermediate was forked
-                    (fds: exec.fifo,    first and has waited, importing; the
-                    then one file per   config is valid, the state folder,
-                    cgroup to join)     fifo, cgroup and its limits exist. It
-                                        joins the cgroup now when it makes a
-                                        cgroup namespace, else init joins after
-                                        its mounts (cgroups.join_self)
+                    (fd: exec.fifo)     first and has waited, importing; the
+                                        config is valid, the state folder and
+                                        fifo exist. The parent now makes the
+                                        cgroup and sets its limits meanwhile
+  P>M  cgroup       dirs (fds: the      the cgroup is ready: with a new cgroup
+  or P>I            file to join each   namespace, to the intermediate, which
+                    by)                 waits for it after "go" and joins
+                                        before unsharing; else to init, once
+                                        its pid has come, which waits for it
+                                        before it mounts cgroupfs and joins
+                                        after its mounts (cgroups.join_self)
   M>P  userns       pid                 new user namespace made: write id maps
   P>M  mapped       -                   uid_map/gid_map written
   M>P  init         pid                 init forked (pid in the parent's pid ns);

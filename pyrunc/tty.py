@@ -8,7 +8,7 @@
   and return the exit code, 128+signal when killed.
 """
 import _signal
-import os
+from . import _os as os  # posix without os's import cost (_os.py)
 import stat
 import struct
 

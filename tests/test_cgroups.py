@@ -343,18 +343,27 @@ def test_inexpressible_resource_is_a_clear_error(rt, make_bundle, cid, no_leaks,
     no_leaks(c, b)
 
 
-def test_failed_set_leaves_no_process(rt, make_bundle, cid, no_leaks):
-    """The intermediate is forked before the resources are written
-    (container.create) and holds the files to join the cgroup with: when the
-    resources fail, it is gone by the time the runtime returns. Forks keep
-    the runtime's argv, so no process may carry the container id in its
-    command line."""
+@pytest.mark.parametrize("ns", ["plain", "userns", "cgroupns"])
+def test_failed_set_leaves_no_process(rt, make_bundle, cid, no_leaks, ns):
+    """The intermediate is forked first and may have forked init before the
+    resources are written (container.create): when they fail, both are gone
+    by the time the runtime returns, whether the intermediate waits for the
+    cgroup (cgroup namespace), for its id maps (user namespace) or neither.
+    Forks keep the runtime's argv, so no process may carry the container id
+    in its command line."""
     if rt.is_runc:
         pytest.skip("pyrunc's create order")
     if V2 or os.path.isdir("/sys/fs/cgroup/hugetlb"):
         pytest.skip("this host has the hugetlb controller")
-    b = make_bundle(["true"], edit=with_resources(
-        {"hugepageLimits": [{"pageSize": "2MB", "limit": 1 << 21}]}))
+    def edit(config):
+        with_resources({"hugepageLimits": [{"pageSize": "2MB", "limit": 1 << 21}]})(config)
+        if ns == "cgroupns":
+            config["linux"]["namespaces"].append({"type": "cgroup"})
+        elif ns == "userns":
+            config["linux"]["namespaces"].append({"type": "user"})
+            m = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+            config["linux"].update(uidMappings=m, gidMappings=m)
+    b = make_bundle(["true"], edit=edit)
     c = cid()
     p = rt("create", "--bundle", b, c)
     assert p.returncode == 1 and "hugetlb" in p.stderr, p.stderr

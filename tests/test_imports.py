@@ -115,4 +115,5 @@ def test_cached_config_skips_jsonschema(py_rt, make_bundle, cid):
     assert code == 0, err
     assert not {"jsonschema", "referencing", "rpds", "json"} & mods, heavy(mods)
     assert not {"subprocess", "argparse", "asyncio", "pyroute2"} & mods, heavy(mods)
-    assert "os" in mods  # create loads os: "os" above is really checked
+    assert "pyrunc.init" in mods  # the children's imports are seen too
+    assert "os" not in mods  # neither the parent nor init loads os (pyrunc/_os.py)

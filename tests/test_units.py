@@ -241,3 +241,9 @@ def test_short_os_realpath_and_makedirs(tmp_path):
     _os.makedirs(str(tmp_path / "x" / "y"), exist_ok=True)
     with pytest.raises(FileExistsError):
         _os.makedirs(str(tmp_path / "x" / "y"))
+
+
+def test_short_os_fsencode():
+    from pyrunc import _os
+    for v in ("a/b", "caf\u00e9", "bad\udcff", b"raw\xff"):
+        assert _os.fsencode(v) == os.fsencode(v)

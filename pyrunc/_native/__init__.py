@@ -4,7 +4,7 @@ Every syscall wrapper goes through check(), the one chokepoint that turns the
 C convention (-1 and errno) into ``OSError(errno, "<what>: <strerror>", path)``.
 Paths may be str or bytes.
 """
-import os
+from .. import _os as os  # posix without os's import cost (_os.py)
 
 from ._shim import ffi, lib
 
