@@ -100,10 +100,10 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
     state_mod.validate_id(cid)
     # The intermediate is forked first, while we are small: it imports init's
     # modules (cffi and the native shim among them, ~3-5 ms) while we
-    # validate the config and make the state folder, the fifo, the cgroup and
-    # its limits. It does nothing of the container's until "go", which
-    # carries its plan and, as fds, exec.fifo and the cgroup files; EOF
-    # instead (we failed, or died: PDEATHSIG) makes it exit. No subreaper
+    # validate the config and make the state folder and the fifo. It does
+    # nothing of the container's until "go", which carries its plan and
+    # exec.fifo (the cgroup follows: see below); EOF instead (we failed, or
+    # died: PDEATHSIG) makes it exit. No subreaper
     # here: when it exits, init goes to the caller's subreaper (a containerd
     # shim, conmon) or pid 1, as with runc; `run` makes itself the subreaper
     # first, to wait for it.
