@@ -12,7 +12,7 @@ Anything os has and this module lacks is an AttributeError: add it here
 (realpath falls back to posixpath for a path that does not exist).
 """
 from posix import *  # noqa: F401,F403  (open, read, kill, O_*, W*, ...)
-from posix import _exit, environ as _environb  # noqa: F401  (not exported by *)
+from posix import _exit, environ as _environb  # noqa: F401  (_exit: not exported by *)
 from posix import O_CLOEXEC, O_PATH, close, fspath, getcwd, mkdir, open, readlink, scandir, stat
 
 sep = "/"
@@ -24,8 +24,17 @@ def _str(b):
     return b.decode("utf-8", "surrogateescape")
 
 
-# os.environ (str keys and values), read once; pyrunc never changes it
-environ = {_str(k): _str(v) for k, v in _environb.items()}
+del environ  # posix's has bytes: os.environ (str) is made below, on first use
+
+
+def __getattr__(name):
+    """os.environ (str keys and values), decoded on first use only (create's
+    LISTEN_FDS check); pyrunc never changes it."""
+    if name == "environ":
+        global environ
+        environ = {_str(k): _str(v) for k, v in _environb.items()}
+        return environ
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
 
 
 def _file_type(p):

@@ -563,10 +563,7 @@ def _process(sock, plan, rootfd, gate):
             stage = "process label"
             _set_exec_label(proc)
         stage = "cwd"
-        cwd = proc.get("cwd") or "/"
-        os.chdir(cwd)
-        if not os.getcwd().startswith("/"):  # "(unreachable)/...": outside the root
-            raise OSError(errno.EPERM, "cwd %s resolves outside the container root" % cwd)
+        init.enter_cwd(proc.get("cwd") or "/")
         stage = "exec failed"
         env = init.build_env(proc)
         path = init.lookup(proc["args"][0], env)

@@ -239,10 +239,7 @@ def container_init(sock, plan, gate):
         umask = (proc.get("user") or {}).get("umask")
         os.umask(0o022 if umask is None else umask)
         stage = "cwd"
-        cwd = proc.get("cwd") or "/"
-        os.chdir(cwd)
-        if not os.getcwd().startswith("/"):  # "(unreachable)/..." : outside the root
-            raise OSError(errno.EPERM, "cwd %s resolves outside the container root" % cwd)
+        enter_cwd(proc.get("cwd") or "/")
         stage = "exec"
         env = build_env(proc)
         if plan.get("listen_fds"):  # socket activation passed through (runc)
@@ -418,6 +415,14 @@ def _setgroups_allowed():
             return f.read().strip() == "allow"
     except OSError:
         return True
+
+
+def enter_cwd(cwd):
+    """chdir to the process's cwd, which must resolve inside the root (init
+    and exec's process): getcwd says "(unreachable)/..." when it does not."""
+    os.chdir(cwd)
+    if not os.getcwd().startswith("/"):
+        raise OSError(errno.EPERM, "cwd %s resolves outside the container root" % cwd)
 
 
 def build_env(proc):
