@@ -89,39 +89,22 @@ def _write_pid_file(path, pid):
 
 def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0,
            no_pivot=False, no_new_keyring=False, systemd_cgroup=False, detached=True,
-           warn=_noop, _console=None, listen_fds=0):
+           warn=_noop, _console=None, listen_fds=0, _subreaper=False):
     """Create a container; returns its state.Container (status "created").
 
-    ``_console`` (used by run) receives the pty master instead of a socket.
+    ``_console`` (used by run) receives the pty master instead of a socket;
+    ``_subreaper`` (run) makes this process the child subreaper, so that init
+    stays our child when the intermediate exits.
     ``listen_fds``: how many of the preserved fds are systemd socket-activation
     fds; the program then gets LISTEN_FDS and LISTEN_PID=1, as with runc."""
-    from . import cgroups, hooks, namespaces, spec, sync
-
     state_mod.validate_id(cid)
-    # The intermediate is forked first, while we are small: it imports init's
-    # modules (cffi and the native shim among them, ~3-5 ms) while we
-    # validate the config and make the state folder and the fifo. It does
-    # nothing of the container's until "go", which carries its plan and
-    # exec.fifo (the cgroup follows: see below); EOF instead (we failed, or
-    # died: PDEATHSIG) makes it exit. No subreaper
-    # here: when it exits, init goes to the caller's subreaper (a containerd
-    # shim, conmon) or pid 1, as with runc; `run` makes itself the subreaper
-    # first, to wait for it.
-    psock, csock = sync.pair()
-    import gc
-    gc.freeze()  # children don't dirty the pages of what we built so far
-    mid = os.fork()
-    if mid == 0:
-        try:
-            psock.close()
-            from . import init
-            init.intermediate(csock)
-        finally:
-            os._exit(1)
-    csock.close()
+    # Everything the children run is imported here, before they are forked
+    # (init: the native shim, python-prctl, cffi). Importing it in a forked
+    # child instead, in parallel with our own work, measured ~1-2 ms slower:
+    # a child's imports pay a copy-on-write fault on every page of ours they
+    # touch, and ours on every page we write after the fork.
+    from . import _native, cgroups, hooks, init, namespaces, spec, sync
     undo = _Undo()
-    undo.add(_reap_quietly, mid)
-    undo.add(psock.close)  # first on failure: the intermediate waits on it
     st = None
     init_pid = 0
     try:
@@ -163,6 +146,7 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
         cgroupns = nss.get("cgroup", 1) is None
         plan = {
             "id": cid, "config": config, "rootfs": rootfs, "bundle": bundle,
+            "fifo_fd": fifo_fd, "parent": os.getpid(), "cgroup_join": None,
             "namespaces": nss, "preserve_fds": preserve_fds, "listen_fds": listen_fds,
             "no_pivot": no_pivot, "no_new_keyring": no_new_keyring,
             "userns": "user" in nss, "cgroupns": cgroupns,
@@ -174,19 +158,41 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
         if sc:
             from . import seccomp
             compiled = seccomp.compile(sc, warn)
-            plan.update(bpf=compiled.bpf.decode("latin-1"), bpf_flags=compiled.flags,
+            plan.update(bpf=compiled.bpf, bpf_flags=compiled.flags,
                         seccomp_notify=compiled.notify)
-        sync.send(psock, "go", fds=[fifo_fd], plan=plan)
-        # From "go" on, the children may have made init before a failure here
-        # lets us read its pid: the undo stops them first (_stop_children).
+        if _subreaper:  # before the fork: the intermediate may exit at once
+            _native.prctl(_native.PR_SET_CHILD_SUBREAPER, 1)
+
+        # The intermediate is forked last, with the plan in its memory and
+        # exec.fifo as an inherited fd: it starts on the container at once.
+        # When it exits, init goes to the caller's subreaper (a containerd
+        # shim, conmon) or pid 1, as with runc; `run` made itself the
+        # subreaper above, to wait for it. From here on, the children may
+        # have made init before a failure lets us read its pid: the undo
+        # stops them first (_stop_children).
+        psock, csock = sync.pair()
+        undo.add(psock.close)
+        import gc
+        gc.freeze()  # children don't dirty the pages of what we built so far
+        mid = os.fork()
+        if mid == 0:
+            try:
+                psock.close()
+                # Our copy of the state folder's lock fd: the flock lives as
+                # long as any fd of its file, and init lasts until `start`.
+                st.drop_inherited_lock()
+                init.intermediate(csock, plan)
+            finally:
+                os._exit(1)
+        csock.close()
         undo.add(_stop_children, psock, mid)
 
         # The cgroup is made and its limits written while the intermediate
         # unshares and forks init and init mounts the rootfs. The container's
         # processes then move themselves in (cgroups.join_self: no pid is
         # named, so no RCU grace period is waited for) through the files that
-        # "cgroup" carries as fds: the intermediate, which waits for it right
-        # after "go", when it makes a cgroup namespace (rooted where it is
+        # "cgroup" carries as fds: the intermediate, which waits for it first
+        # thing, when it makes a cgroup namespace (rooted where it is
         # made); else init, which waits for it before it mounts cgroupfs and
         # joins once its rootfs is mounted: before anything of the
         # container's runs in it (createContainer hooks, the program) and
@@ -289,7 +295,7 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
 
 
 def _stop_children(psock, mid):
-    """Undo of a create that failed after "go": the children get EOF on
+    """Undo of a create that failed after the fork: the children get EOF on
     their next read; once the intermediate is gone, an "init" message it may
     have sent names an init we have not read of yet: killed here (one we did
     read of is killed by its own undo step)."""
@@ -554,13 +560,11 @@ def run(root, cid, bundle, detach=False, keep=False, pid_file=None, console_sock
         no_subreaper=False, warn=_noop, listen_fds=0):
     """create + start; in the foreground, wait and return the exit code
     (128+signal when killed), then delete unless ``keep``."""
-    from . import _native
-    _native.prctl(_native.PR_SET_CHILD_SUBREAPER, 1)
     console = []
     st = create(root, cid, bundle, pid_file=pid_file, console_socket=console_socket,
                 preserve_fds=preserve_fds, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
                 systemd_cgroup=systemd_cgroup, detached=detach, warn=warn,
-                _console=None if detach else console, listen_fds=listen_fds)
+                _console=None if detach else console, listen_fds=listen_fds, _subreaper=True)
     caught = None
     if not detach:
         # from start on, a signal for us is one for the container: queue it

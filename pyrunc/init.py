@@ -37,19 +37,6 @@ TIOCSPTLCK = 0x40045431
 DEVPTS_SUPER_MAGIC = 0x1CD1
 
 
-def _plan(msg, fds):
-    """The plan that came with "go" (container.create): JSON, plus exec.fifo
-    as an fd. The cgroup files come later ("cgroup": _await_cgroup)."""
-    plan = msg["plan"]
-    if len(fds) != 1:
-        raise OSError(errno.EBADMSG, "go: %d fds, not 1" % len(fds))
-    plan["fifo_fd"] = fds[0]
-    plan["cgroup_join"] = None  # not come yet
-    if plan.get("bpf"):
-        plan["bpf"] = plan["bpf"].encode("latin-1")
-    return plan
-
-
 def _await_cgroup(sock, plan):
     """Wait for "cgroup": the container's cgroup exists and its limits are
     set; the files to join it by come as fds (cgroups.join_self). Once."""
@@ -64,7 +51,7 @@ def _await_cgroup(sock, plan):
     plan["cgroup_join"] = list(zip(fds, dirs))
 
 
-def intermediate(sock):
+def intermediate(sock, plan):
     gc.disable()
     stage = "intermediate"
     try:
@@ -80,10 +67,8 @@ def intermediate(sock):
         # write through exe would also meet ETXTBSY while python runs.
         N.prctl(N.PR_SET_DUMPABLE, 0)
         N.prctl(N.PR_SET_PDEATHSIG, 9)  # the parent died: don't linger
-        msg, fds = sync.recv(sock)  # "go": the cgroup is made and its limits set
-        if msg["t"] != "go":
+        if os.getppid() != plan["parent"]:  # ... already, before the line above
             os._exit(1)
-        plan = _plan(msg, fds)
         # rlimits and oomScoreAdj on ourselves, for init to inherit: here,
         # still host root and before any namespace (raising a hard limit
         # needs CAP_SYS_RESOURCE in the host's user namespace), after our

@@ -111,6 +111,14 @@ class Container:
             os.close(self._lockfd)
             self._lockfd = -1
 
+    def drop_inherited_lock(self):
+        """In a child forked while the lock is held: close our copy of its fd
+        only. The flock belongs to the open file (the parent's fd stays), and
+        would last as long as any copy: init's lasts until `start`."""
+        if self._lockfd >= 0:
+            os.close(self._lockfd)
+            self._lockfd = -1
+
     def remove_dir(self):
         """Remove the state folder and everything in it."""
         try:

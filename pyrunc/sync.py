@@ -1,29 +1,27 @@
 """The parent <-> intermediate/init protocol (roles: all three).
 
-One SOCK_SEQPACKET socketpair, made by the parent before it forks (first
-thing in create); the intermediate and init inherit the child end. One JSON object per datagram,
-``{"t": <type>, ...}``; fds ride along as SCM_RIGHTS. The whole conversation of
-a create, in order (P parent, M intermediate, I init):
+One SOCK_SEQPACKET socketpair, made by the parent right before it forks the
+intermediate (the last step of create's checks); the intermediate and init
+inherit the child end, and the plan (config, namespaces, exec.fifo as an fd)
+as memory. One JSON object per datagram, ``{"t": <type>, ...}``; fds ride
+along as SCM_RIGHTS. The whole conversation of a create, in order (P parent,
+M intermediate, I init):
 
   dir  type         fields              meaning
-  P>M  go           plan                go on: the intermediate was forked
-                    (fd: exec.fifo)     first and has waited, importing; the
-                                        config is valid, the state folder and
-                                        fifo exist. The parent now makes the
-                                        cgroup and sets its limits meanwhile
-  P>M  cgroup       dirs (fds: the      the cgroup is ready: with a new cgroup
-  or P>I            file to join each   namespace, to the intermediate, which
-                    by)                 waits for it after "go" and joins
-                                        before unsharing; else to init, once
-                                        its pid has come, which waits for it
-                                        before it mounts cgroupfs and joins
-                                        after its mounts (cgroups.join_self)
+  P>M  cgroup       dirs (fds: the      the cgroup is ready (made while the
+  or P>I            file to join each   children work): with a new cgroup
+                    by)                 namespace, to the intermediate, which
+                                        waits for it first and joins before
+                                        unsharing; else to init, once its pid
+                                        has come, which waits for it before it
+                                        mounts cgroupfs and joins after its
+                                        mounts (cgroups.join_self)
   M>P  userns       pid                 new user namespace made: write id maps
   P>M  mapped       -                   uid_map/gid_map written
   M>P  init         pid                 init forked (pid in the parent's pid ns);
                                         the intermediate (which set rlimits and
-                                        oom_score_adj on itself after "go", for
-                                        init to inherit) exits; init goes on
+                                        oom_score_adj on itself first, for init
+                                        to inherit) exits; init goes on
   I>P  console      (fd: pty master)    terminal: the parent hands it to the
                                         console socket or the tty copier
   I>P  hooks        -                   mounts done, before pivot_root: run
