@@ -40,6 +40,7 @@ from . import _os as os  # posix without os's import cost (_os.py)
 
 from . import state as state_mod
 from .errors import ChildError, InvalidStateError, PyruncError
+from .process import merge_env, set_rlimits
 
 
 def _noop(msg):
@@ -133,22 +134,6 @@ def complete_process(process, defaults):
         if p.get(k) is None and k in defaults:
             p[k] = defaults[k]
     return p
-
-
-def merge_env(env):
-    """A later NAME=value replaces an earlier one, in the earlier one's place
-    (runc sets them one by one with os.Setenv): `exec -e TERM=dumb` overrides
-    the config's TERM for getenv(), which returns the first match."""
-    out, where = [], {}
-    for e in env:
-        name = e.partition("=")[0] if isinstance(e, str) and "=" in e else None
-        if name is not None and name in where:
-            out[where[name]] = e
-            continue
-        if name is not None:
-            where[name] = len(out)
-        out.append(e)
-    return out
 
 
 def _ProcessError(msg, pointer):
@@ -444,37 +429,6 @@ def _joiner(sock, plan):
         os._exit(0)
     except BaseException as e:
         sync.fail(sock, stage, e)
-
-
-def rlim(value):
-    """A config's rlimit value (a uint64: 2**64-1 is RLIM_INFINITY, as Docker
-    writes "unlimited") as the resource module takes it."""
-    import resource
-    return resource.RLIM_INFINITY if value >= 2 ** 63 else value
-
-
-def set_rlimits(rlimits):
-    """setrlimit on ourselves (the exec joiner, create's intermediate): done
-    as host root before any user namespace, since raising a hard limit needs
-    CAP_SYS_RESOURCE there. Children (the process, init) inherit them."""
-    import resource
-    for r in rlimits:
-        num = getattr(resource, r.get("type", ""), None)
-        if num is None:
-            raise OSError(0, "unknown rlimit %s" % r.get("type"))
-        try:
-            resource.setrlimit(num, (rlim(r["soft"]), rlim(r["hard"])))
-        except (OSError, ValueError, OverflowError) as e:
-            raise OSError(getattr(e, "errno", 0) or 0, "setrlimit %s: %s" % (r["type"], e))
-
-
-def set_oom_score_adj(value):
-    """oom_score_adj of ourselves (inherited by fork, as rlimits)."""
-    try:
-        with open("/proc/self/oom_score_adj", "w") as f:
-            f.write(str(value))
-    except OSError as e:
-        raise OSError(e.errno, "set oom_score_adj %s: %s" % (value, os.strerror(e.errno)))
 
 
 def _open_namespaces(plan):

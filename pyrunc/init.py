@@ -27,7 +27,7 @@ import struct
 
 from . import _native, capabilities, cgroups, hooks, namespaces, paths, rootfs, seccomp, security, sync
 from .errors import PyruncError
-from .exec import merge_env, set_oom_score_adj, set_rlimits  # here: nothing is importable after pivot_root
+from .process import merge_env, set_oom_score_adj, set_rlimits  # here: nothing is importable after pivot_root
 
 N = _native
 TIOCGPTPEER = 0x5441
