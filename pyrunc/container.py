@@ -141,9 +141,17 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
 
         cg = cgroups.for_config(config, cid, systemd_cgroup)  # paths only: nothing made yet
         cgroupns = nss.get("cgroup", 1) is None
+        # We fork init ourselves unless a user or time namespace is made or
+        # joined, or a pid namespace joined: the first process of a new pid
+        # namespace need only be a child of the process that unshared it,
+        # and unshare(CLONE_NEWPID) moves nothing but our next child (we
+        # setns back right after the fork). Else an intermediate unshares
+        # and forks init, as runc's nsexec: id maps are written between the
+        # user namespace and the others, which it must own.
+        direct = not ("user" in nss or "time" in nss) and nss.get("pid") is None
         plan = {
             "id": cid, "config": config, "rootfs": rootfs, "bundle": bundle,
-            "fifo_fd": fifo_fd, "parent": os.getpid(), "cgroup_join": None,
+            "fifo_fd": fifo_fd, "parent": os.getpid(), "cgroup_join": None, "direct": direct,
             "namespaces": nss, "preserve_fds": preserve_fds, "listen_fds": listen_fds,
             "no_pivot": no_pivot, "no_new_keyring": no_new_keyring,
             "userns": "user" in nss, "cgroupns": cgroupns,
@@ -171,18 +179,33 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
         undo.add(psock.close)
         import gc
         gc.freeze()  # children don't dirty the pages of what we built so far
-        mid = os.fork()
-        if mid == 0:
-            try:
-                psock.close()
-                # Our copy of the state folder's lock fd: the flock lives as
-                # long as any fd of its file, and init lasts until `start`.
-                st.drop_inherited_lock()
-                init.intermediate(csock, plan)
-            finally:
-                os._exit(1)
+        pidns = -1
+        if direct and "pid" in nss:
+            pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            if pidns >= 0:
+                _native.unshare(_native.CLONE_NEWPID)
+            mid = os.fork()
+            if mid == 0:
+                try:
+                    psock.close()
+                    if pidns >= 0:
+                        os.close(pidns)
+                    # Our copy of the state folder's lock fd: the flock lives
+                    # as long as any fd of its file; init lasts until `start`.
+                    st.drop_inherited_lock()
+                    init.intermediate(csock, plan)
+                finally:
+                    os._exit(1)
+        finally:
+            if pidns >= 0:  # hooks we fork later run in our own pid namespace
+                _native.setns(pidns, _native.CLONE_NEWPID)
+                os.close(pidns)
         csock.close()
-        undo.add(_stop_children, psock, mid)
+        if direct:
+            undo.add(_kill_and_reap, mid)
+        else:
+            undo.add(_stop_children, psock, mid)
         cpus = _step_aside()
         if cpus:
             undo.add(_step_back, cpus)
@@ -220,29 +243,33 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
             "pidns": nss.get("pid", 1) is None,
             "hooks": {k: hooks.of(config, k) for k in ("poststart", "poststop")
                       if hooks.of(config, k)},
-            # what `exec` takes from config.json (defaults, namespaces, seccomp)
-            "exec": _exec_defaults(config, nss, no_new_keyring),
+            # "exec": what `exec` takes from config.json (defaults, namespaces,
+            # seccomp), added once "cgroup" is on its way: init waits for that
         }
         st.data = data
         console_fd = -1
+        queued = [({"t": "init", "pid": mid}, [])] if direct else []  # our own child
         while True:
-            msg, fds = sync.recv(psock)
+            msg, fds = queued.pop() if queued else sync.recv(psock)
             t = msg["t"]
             if t == "userns":
                 namespaces.write_id_maps(msg["pid"], config)
                 sync.send(psock, "mapped")
             elif t == "init":
                 init_pid = msg["pid"]
-                undo.add(_kill_and_reap, init_pid)
+                if not direct:
+                    undo.add(_kill_and_reap, init_pid)
                 if join:  # not sent yet (no cgroup namespace): init waits for it
                     send_cgroup()  # the intermediate reads no more: it exits
                 data["pid"] = init_pid
                 ps = state_mod.proc_stat(init_pid)  # None: init died (its error follows)
                 data["start_time"] = ps[1] if ps else 0
-                _reap_quietly(mid)
+                if not direct:
+                    _reap_quietly(mid)
                 if cpus:  # before any hook we fork inherits the narrowed set
                     _step_back(cpus)
                     cpus = None
+                data["exec"] = _exec_defaults(config, nss, no_new_keyring)
                 if networked:  # init's network namespace exists now
                     data["network"] = network.setup(root, cid, config, init_pid, warn)
                     undo.add(network.teardown, root, cid, data["network"], warn)

@@ -67,8 +67,9 @@ def intermediate(sock, plan):
         # write through exe would also meet ETXTBSY while python runs.
         N.prctl(N.PR_SET_DUMPABLE, 0)
         N.prctl(N.PR_SET_PDEATHSIG, 9)  # the parent died: don't linger
-        if os.getppid() != plan["parent"]:  # ... already, before the line above
-            os._exit(1)
+        ppid = os.getppid()  # 0 as pid 1 of a new pid namespace (create forked us)
+        if ppid and ppid != plan["parent"]:  # it died before the line above
+            os._exit(1)  # (init's next read of the socket would see EOF as well)
         # rlimits and oomScoreAdj on ourselves, for init to inherit: here,
         # still host root and before any namespace (raising a hard limit
         # needs CAP_SYS_RESOURCE in the host's user namespace), after our
@@ -101,8 +102,12 @@ def intermediate(sock, plan):
             os.setresuid(0, 0, 0)
         stage = "unshare namespaces"
         flags = namespaces.new_flags(nss)
+        if plan["direct"]:
+            flags &= ~N.CLONE_NEWPID  # create unshared it and forked us into it
         if flags:
             N.unshare(flags)
+        if plan["direct"]:  # we are init (container.create): no second fork
+            container_init(sock, plan, -1)
         if flags & N.CLONE_NEWTIME:
             namespaces.write_time_offsets(plan["config"])
         gate_r, gate_w = os.pipe2(os.O_CLOEXEC)
@@ -129,8 +134,9 @@ def intermediate(sock, plan):
 def container_init(sock, plan, gate):
     stage = "init"
     try:
-        os.read(gate, 1)  # EOF once the intermediate has reported our pid
-        os.close(gate)
+        if gate >= 0:
+            os.read(gate, 1)  # EOF once the intermediate has reported our pid
+            os.close(gate)
         config = plan["config"]
         proc = config["process"]
         nss = plan["namespaces"]
@@ -231,6 +237,8 @@ def container_init(sock, plan, gate):
             env = merge_env(env + ["LISTEN_FDS=%d" % plan["listen_fds"], "LISTEN_PID=1"])
         path = lookup(proc["args"][0], env)
         first_cloexec = 3 + plan.get("preserve_fds", 0)
+        if plan["direct"]:  # create's parent exits after "ready": we must not
+            N.prctl(N.PR_SET_PDEATHSIG, 0)
         sync.send(sock, "ready")
         sock.close()
     except BaseException as e:
