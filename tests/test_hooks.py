@@ -148,3 +148,35 @@ def test_failing_start_container_hook_fails_start(rt, make_bundle, cid):
     while time.time() < end and rt.state(c)["status"] != "stopped":
         time.sleep(0.02)
     assert rt.state(c)["status"] == "stopped"
+
+
+def test_runtime_hooks_run_in_our_pid_namespace_on_our_cpus(rt, make_bundle, cid, tmp_path):
+    # pyrunc's create forks init itself into a new pid namespace (unshare,
+    # then setns back) and steps off its CPU while init starts: hooks forked
+    # after that must still be in the runtime's pid namespace, with its CPU
+    # set, and so must the container's process have the full CPU set.
+    log = tmp_path / "log"
+    log.write_text("")
+    rec = ('echo "$0 $(readlink /proc/self/ns/pid) '
+           '$(grep Cpus_allowed_list /proc/self/status | cut -f2)" >> %s' % log)
+
+    def edit(cfg):
+        cfg["hooks"] = {k: [hook(rec, k)] for k in ("prestart", "createRuntime", "poststart")}
+    c = cid()
+    rt("create", "--bundle", make_bundle(["sleep", "10"], edit=edit), c, check=True)
+    rt("start", c, check=True)
+    pid = rt.state(c)["pid"]
+    with open("/proc/%d/status" % pid) as f:
+        ctr_cpus = [l.split()[1] for l in f if l.startswith("Cpus_allowed_list")][0]
+    ctr_pidns = os.readlink("/proc/%d/ns/pid" % pid)
+    rt("delete", "--force", c, check=True)
+    with open("/proc/self/status") as f:
+        our_cpus = [l.split()[1] for l in f if l.startswith("Cpus_allowed_list")][0]
+    our_pidns = os.readlink("/proc/self/ns/pid")
+    got = {l.split()[0]: l.split()[1:] for l in log.read_text().splitlines()}
+    assert sorted(got) == ["createRuntime", "poststart", "prestart"], got
+    for kind, (pidns, cpus) in got.items():
+        assert pidns == our_pidns, (kind, pidns)
+        assert cpus == our_cpus, (kind, cpus)
+    assert ctr_pidns != our_pidns
+    assert ctr_cpus == our_cpus
