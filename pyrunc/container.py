@@ -147,8 +147,11 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
         # and unshare(CLONE_NEWPID) moves nothing but our next child (we
         # setns back right after the fork). Else an intermediate unshares
         # and forks init, as runc's nsexec: id maps are written between the
-        # user namespace and the others, which it must own.
-        direct = not ("user" in nss or "time" in nss) and nss.get("pid") is None
+        # user namespace and the others, which it must own. Networking too
+        # takes the intermediate: its "init" message means init's network
+        # namespace exists (ours would be set up before init unshared it).
+        direct = (not ("user" in nss or "time" in nss or networked)
+                  and nss.get("pid") is None)
         plan = {
             "id": cid, "config": config, "rootfs": rootfs, "bundle": bundle,
             "fifo_fd": fifo_fd, "parent": os.getpid(), "cgroup_join": None, "direct": direct,

@@ -145,14 +145,15 @@ def cid(rt, request):
 
 
 def cgroup_dirs(name):
-    """Every cgroup folder whose name is ``name`` (v1 hierarchies and v2)."""
+    """Every cgroup folder named ``name`` or, pyrunc's default, ``pyrunc-<name>``
+    (v1 hierarchies and v2)."""
     out = []
     for top, dirs, _ in os.walk("/sys/fs/cgroup"):
         if top.count("/") > 9:
             dirs[:] = []
             continue
         for d in dirs:
-            if d == name:
+            if d in (name, "pyrunc-" + name):
                 out.append(os.path.join(top, d))
     return out
 

@@ -507,10 +507,10 @@ def test_paths_and_systemd_form():
 
 
 def test_manager_paths_relative_absolute(tmp_path):
-    rel = v1.Manager.new("pyrunc/x", False, shared_parent=True)
+    rel = v1.Manager.new("pyrunc-x", False)
     own = own_cgroups()
     for name, p in rel.paths.items():
-        assert p.endswith(os.path.join(own.get(name, "/"), "pyrunc/x").replace("//", "/"))
+        assert p.endswith(os.path.join(own.get(name, "/"), "pyrunc-x").replace("//", "/"))
     ab = v1.Manager.new("abs/x", True)
     assert all(p.endswith("/abs/x") and "process_api" not in p for p in ab.paths.values())
     assert v1.Manager.restore(rel.state()).paths == rel.paths

@@ -2,7 +2,8 @@
 
 Real containers on this kernel; each test also runs with --runtime=runc. The
 cgroup files are found through /proc/<init>/cgroup, so the tests do not
-depend on where a runtime puts its cgroups (runc: /<id>, pyrunc: pyrunc/<id>).
+depend on where a runtime puts its cgroups (under its own cgroup, runc: <id>,
+pyrunc: pyrunc-<id>).
 """
 import json
 import os

@@ -17,7 +17,7 @@ A manager is made from the container's config (``for_config``) or from the
     state()           a JSON-able dict for state.json
 
 cgroupsPath: absolute (under each hierarchy's root), relative (under the
-runtime's own cgroup, as runc does) or absent (``pyrunc/<id>``, relative).
+runtime's own cgroup, as runc does) or absent (``pyrunc-<id>``, relative).
 Paths never escape the hierarchy: ``..`` components are refused.
 
 Modules: v1 / v2 (managers), v1_resources / v2_resources (linux.resources
@@ -96,9 +96,12 @@ def for_config(config, cid, systemd=False):
     else:
         from .v1 import Manager
     if not path:
-        # The default: pyrunc/<id> under our own cgroup; pyrunc/ is shared by
-        # every container and removed by whichever leaves it empty.
-        return Manager.new("pyrunc/" + cid, False, shared_parent=True)
+        # The default: pyrunc-<id> under our own cgroup, where runc puts <id>;
+        # the prefix keeps an id from naming a cgroup that is not the
+        # container's (a sibling such as system.slice). Flat, as runc's: a
+        # shared pyrunc/ parent cost a mkdir and an rmdir per hierarchy on
+        # every create and delete that found it absent or left it empty.
+        return Manager.new("pyrunc-" + cid, False)
     rel = clean_path(path)
     if not rel:
         # the hierarchy's root, or the runtime's own cgroup: not the

@@ -32,22 +32,19 @@ class Manager:
 
     def __init__(self, paths, parents=None, existed=None):
         self.paths = paths            # {controller: absolute folder}
-        self.parents = parents or []  # ancestors we made (or the shared pyrunc/)
+        self.parents = parents or []  # ancestors we made
         self.existed = existed or []  # leaves that were there before us: not ours
 
     @classmethod
-    def new(cls, rel, absolute, shared_parent=None):
+    def new(cls, rel, absolute):
         own = own_cgroups()
-        paths, parents = {}, []
-        mounts = hierarchies()
-        for name, mnt in mounts.items():
+        paths = {}
+        for name, mnt in hierarchies().items():
             base = "" if absolute else own.get(name, "/").lstrip("/")
             paths[name] = os.path.join(mnt, base, rel) if base else os.path.join(mnt, rel)
-            if shared_parent:
-                parents.append(os.path.dirname(paths[name]))
         if not paths:
             raise CgroupError("no cgroup v1 hierarchy is mounted under %s" % ROOT)
-        return cls(paths, sorted(set(parents)))
+        return cls(paths)
 
     @classmethod
     def restore(cls, d):

@@ -31,10 +31,9 @@ class Manager:
         self.existed = existed  # the folder was there before us: not ours
 
     @classmethod
-    def new(cls, rel, absolute, shared_parent=None):
+    def new(cls, rel, absolute):
         base = "" if absolute else own_cgroups().get("", "/").lstrip("/")
-        path = os.path.join(ROOT, base, rel) if base else os.path.join(ROOT, rel)
-        return cls(path, [os.path.dirname(path)] if shared_parent else [])
+        return cls(os.path.join(ROOT, base, rel) if base else os.path.join(ROOT, rel))
 
     @classmethod
     def restore(cls, d):
