@@ -5,9 +5,10 @@ Every function takes the state root first. Errors are PyruncError subclasses
 (errors.py) or OSError with a message naming what failed.
 
 create() is the parent side of the process model (init.py, sync.py): it
-makes the state folder, the exec.fifo and the cgroup, forks the intermediate,
-answers its requests (id maps, hooks), and records the init's pid and start
-time. Anything it made is undone if any step fails (_Undo).
+makes the state folder and the exec.fifo, forks init (or an intermediate that
+forks it), makes the cgroup meanwhile, answers the children's requests (id
+maps, hooks), and records the init's pid and start time. Anything it made is
+undone if any step fails (_Undo).
 """
 from . import _os as os  # posix without os's import cost (_os.py)
 import time

@@ -8,14 +8,18 @@ protocol is in sync.py.
 intermediate(): joins namespaces given by path, unshares a new user
 namespace (the parent writes its id maps), unshares the rest, forks init
 (the first process of a new pid/time namespace must be a child), reports the
-init's pid and exits.
+init's pid and exits. When the plan says "direct" (no user or time
+namespace, no joined pid namespace, no networking: container.create), the
+parent has forked us into the new pid namespace already: the same steps, no
+second fork, and we go on as init.
 
 container_init(): sets up the rootfs and the process, says `ready`, blocks
 opening exec.fifo until `start`, then execs the user's program through the
 native last step (no Python runs after the seccomp filter is loaded).
 
-Every module used here is imported at the top of this file, before
-pivot_root: the host's site-packages are unreachable afterwards.
+Every module used here is imported at the top of this file, and this file
+by create's parent before it forks: the host's site-packages are unreachable
+after pivot_root, and an import in a forked child costs copy-on-write faults.
 """
 import _socket
 import errno

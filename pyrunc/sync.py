@@ -5,7 +5,8 @@ intermediate (the last step of create's checks); the intermediate and init
 inherit the child end, and the plan (config, namespaces, exec.fifo as an fd)
 as memory. One JSON object per datagram, ``{"t": <type>, ...}``; fds ride
 along as SCM_RIGHTS. The whole conversation of a create, in order (P parent,
-M intermediate, I init):
+M intermediate, I init; when create forks init itself, "direct", M's rows
+are init's and there is no "init" message: the parent has the pid):
 
   dir  type         fields              meaning
   P>M  cgroup       dirs (fds: the      the cgroup is ready (made while the
