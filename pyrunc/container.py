@@ -433,9 +433,18 @@ def load(root, cid):
     return state_mod.Container(root, cid).load()
 
 
+def _load_locked(root, cid):
+    """The state read once, under the container's lock (start, delete)."""
+    st = state_mod.Container(root, cid).lock()
+    try:
+        return st.load()
+    except BaseException:
+        st.unlock()
+        raise
+
+
 def start(root, cid, warn=_noop):
-    st = load(root, cid)
-    st.lock()
+    st = _load_locked(root, cid)
     try:
         status = st.status()
         if status == "stopped":
@@ -557,7 +566,7 @@ def kill(root, cid, sig=15, all_procs=False):
 
 def delete(root, cid, force=False, warn=_noop):
     try:
-        st = load(root, cid)
+        st = _load_locked(root, cid)
     except ContainerNotFoundError:
         if force:
             state_mod.validate_id(cid)
@@ -565,7 +574,6 @@ def delete(root, cid, force=False, warn=_noop):
             state_mod.Container(root, cid).remove_dir()
             return
         raise
-    st.lock()
     try:
         status = st.status()
         if status in ("running", "paused") and not force:
