@@ -111,7 +111,7 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
         proc = config.get("process")
         if not proc or not proc.get("args"):
             raise SpecError("process.args is required to create a container", "/process/args")
-        for i, r in enumerate(proc.get("rlimits") or ()):  # set by the intermediate
+        for i, r in enumerate(proc.get("rlimits") or ()):  # set by the child we fork
             if r.get("type") not in process.RLIMITS:
                 raise SpecError("unknown rlimit %s" % r.get("type"),
                                 "/process/rlimits/%d/type" % i)
@@ -172,13 +172,14 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
         if _subreaper:  # before the fork: the intermediate may exit at once
             _native.prctl(_native.PR_SET_CHILD_SUBREAPER, 1)
 
-        # The intermediate is forked last, with the plan in its memory and
-        # exec.fifo as an inherited fd: it starts on the container at once.
-        # When it exits, init goes to the caller's subreaper (a containerd
-        # shim, conmon) or pid 1, as with runc; `run` made itself the
-        # subreaper above, to wait for it. From here on, the children may
-        # have made init before a failure lets us read its pid: the undo
-        # stops them first (_stop_children).
+        # The child (init, or the intermediate) is forked last, with the plan
+        # in its memory and exec.fifo as an inherited fd: it starts on the
+        # container at once. When the intermediate exits, init goes to the
+        # caller's subreaper (a containerd shim, conmon) or pid 1, as with
+        # runc (and so does a directly forked init when we exit); `run` made
+        # itself the subreaper above, to wait for it. From here on, the
+        # intermediate may have made init before a failure lets us read its
+        # pid: the undo stops them first (_stop_children).
         psock, csock = sync.pair()
         undo.add(psock.close)
         import gc
@@ -214,18 +215,19 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
         if cpus:
             undo.add(_step_back, cpus)
 
-        # The cgroup is made and its limits written while the intermediate
-        # unshares and forks init and init mounts the rootfs. The container's
-        # processes then move themselves in (cgroups.join_self: no pid is
-        # named, so no RCU grace period is waited for) through the files that
-        # "cgroup" carries as fds: the intermediate, which waits for it first
-        # thing, when it makes a cgroup namespace (rooted where it is
-        # made); else init, which waits for it before it mounts cgroupfs and
-        # joins once its rootfs is mounted: before anything of the
-        # container's runs in it (createContainer hooks, the program) and
-        # before "hooks"/"ready". Less of our own set-up is then charged to
-        # the container's memory cgroup. "cgroup" goes to init only once its
-        # pid has come: until then the intermediate may be the one reading.
+        # The cgroup is made and its limits written while the child unshares
+        # (and forks init, as the intermediate) and init mounts the rootfs.
+        # The container's processes then move themselves in
+        # (cgroups.join_self: no pid is named, so no RCU grace period is
+        # waited for) through the files that "cgroup" carries as fds: the
+        # child, which waits for it first thing, when it makes a cgroup
+        # namespace (rooted where it is made); else init, which waits for it
+        # before it mounts cgroupfs and joins once its rootfs is mounted:
+        # before anything of the container's runs in it (createContainer
+        # hooks, the program) and before "hooks"/"ready". Less of our own
+        # set-up is then charged to the container's memory cgroup. Without a
+        # cgroup namespace, "cgroup" goes to init only once its pid has come:
+        # until then the intermediate may be the one reading.
         undo.add(cg.destroy)
         cg.create()
         _make_cgroup(st, cg, config, cid, bundle, rootfs)
@@ -369,8 +371,8 @@ def _step_aside():
         cpus = os.sched_getaffinity(0)
         if len(cpus) < 2:
             return None
-        with open("/proc/thread-self/stat", "rb") as f:
-            now = int(f.read().rsplit(b")", 1)[1].split()[36])  # field 39: processor
+        stat = state_mod.read_small("/proc/thread-self/stat")
+        now = int(stat.rsplit(b")", 1)[1].split()[36])  # field 39: processor
         os.sched_setaffinity(0, cpus - {now})
         return cpus
     except (OSError, ValueError, IndexError):
