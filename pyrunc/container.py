@@ -230,6 +230,8 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
         # until then the intermediate may be the one reading.
         undo.add(cg.destroy)
         cg.create()
+        if direct and not cgroupns:  # init may bind-mount the folders now
+            sync.send(psock, "cgroup-made")
         _make_cgroup(st, cg, config, cid, bundle, rootfs)
         join = cg.join_files()
         undo.add(cgroups.close_join, join)

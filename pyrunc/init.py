@@ -41,12 +41,19 @@ TIOCSPTLCK = 0x40045431
 DEVPTS_SUPER_MAGIC = 0x1CD1
 
 
-def _await_cgroup(sock, plan):
+def _await_cgroup(sock, plan, made=False):
     """Wait for "cgroup": the container's cgroup exists and its limits are
-    set; the files to join it by come as fds (cgroups.join_self). Once."""
-    if plan["cgroup_join"] is not None:
+    set; the files to join it by come as fds (cgroups.join_self). Once.
+    With ``made``, "cgroup-made" (the folders exist, for cgroupfs mounts;
+    sent ahead when create forked us directly) is enough."""
+    if plan["cgroup_join"] is not None or (made and plan.get("cgroup_made")):
         return
     msg, fds = sync.recv(sock)
+    if msg["t"] == "cgroup-made":
+        plan["cgroup_made"] = True
+        if made:
+            return
+        msg, fds = sync.recv(sock)
     if msg["t"] != "cgroup":
         os._exit(1)
     dirs = msg["dirs"]
@@ -158,7 +165,7 @@ def container_init(sock, plan, gate):
             stage = "loopback"
             loopback_up()
         stage = "rootfs"
-        plan["await_cgroup"] = lambda: _await_cgroup(sock, plan)  # before cgroupfs mounts
+        plan["await_cgroup"] = lambda: _await_cgroup(sock, plan, made=True)  # before cgroupfs
         rf = rootfs.Rootfs(plan["rootfs"], config, plan)
         if "mount" in nss:
             rf.prepare()

@@ -319,7 +319,7 @@ class Rootfs:
         own cgroup folders are bind-mounted, always read-only (security.md
         item 12: a writable host cgroupfs is an escape)."""
         from . import cgroups
-        if self.ctx.get("await_cgroup"):  # init: the folders exist once "cgroup" came
+        if self.ctx.get("await_cgroup"):  # init: the folders exist once "cgroup(-made)" came
             self.ctx["await_cgroup"]()
         cgns = self.ctx.get("cgroupns")
         ro = bool(opts.flags & N.MS_RDONLY) or not cgns

@@ -9,6 +9,9 @@ M intermediate, I init; when create forks init itself, "direct", M's rows
 are init's and there is no "init" message: the parent has the pid):
 
   dir  type         fields              meaning
+  P>I  cgroup-made  -                   direct only, without a cgroup
+                                        namespace: the folders exist (init
+                                        may bind-mount them; "cgroup" follows)
   P>M  cgroup       dirs (fds: the      the cgroup is ready (made while the
   or P>I            file to join each   children work): with a new cgroup
                     by)                 namespace, to the intermediate, which
