@@ -20,6 +20,8 @@ native last step (no Python runs after the seccomp filter is loaded).
 Every module used here is imported at the top of this file, and this file
 by create's parent before it forks: the host's site-packages are unreachable
 after pivot_root, and an import in a forked child costs copy-on-write faults.
+The one exception is seccomp.py, used only with a filter: the parent imports
+it to compile the filter, so it is loaded before the fork then (as in exec).
 """
 import _socket
 import errno
@@ -29,7 +31,7 @@ from . import _os as os  # posix without os's import cost (_os.py)
 import stat as _stat
 import struct
 
-from . import _native, capabilities, cgroups, hooks, namespaces, paths, rootfs, seccomp, security, sync
+from . import _native, capabilities, cgroups, hooks, namespaces, paths, rootfs, security, sync
 from .errors import PyruncError
 from .process import merge_env, set_oom_score_adj, set_rlimits  # here: nothing is importable after pivot_root
 
@@ -228,7 +230,8 @@ def container_init(sock, plan, gate):
             stage = "seccomp"
             _seccomp_notify(sock, plan)  # still holding CAP_SYS_ADMIN
             bpf = b""
-        else:
+        elif bpf:
+            from . import seccomp  # loaded by the parent: it compiled the filter
             caps, final_caps = seccomp.caps_for_load(caps, bpf, nnp)
         stage = "user"
         set_user(proc.get("user") or {}, caps, "user" in nss)
@@ -314,6 +317,7 @@ def _open_fifo(fifo_fd, procfd):
 def _seccomp_notify(sock, plan):
     """Load the filter now and hand the listener to the parent, which passes
     it on to listenerPath; wait for its ack (runc: syncParentSeccomp)."""
+    from . import seccomp  # loaded by the parent: it compiled the filter
     fd = seccomp.load_now(plan)
     sync.send(sock, "seccomp", fds=[fd])
     os.close(fd)

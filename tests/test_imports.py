@@ -117,3 +117,4 @@ def test_cached_config_skips_jsonschema(py_rt, make_bundle, cid):
     assert not {"subprocess", "argparse", "asyncio", "pyroute2"} & mods, heavy(mods)
     assert "pyrunc.init" in mods  # the children's imports are seen too
     assert "os" not in mods  # neither the parent nor init loads os (pyrunc/_os.py)
+    assert "pyrunc.seccomp" not in mods  # no filter in this config: nothing to compile
