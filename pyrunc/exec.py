@@ -277,6 +277,11 @@ def exec_process(root, cid, process=None, args=(), tty=None, cwd=None, env=(), u
     psock, csock = _pair_above(sync, plan["first_cloexec"])
     from . import cgroups
     plan["cgroup_join"] = join = cgroups.open_join_files(cg_version, cg_dirs)
+    # Everything the joiner and the process need after setns(mnt) (the
+    # host's site-packages are gone then) is imported here, before the fork:
+    # imported in the forked child it costs copy-on-write faults on our pages
+    # (as in container.create).
+    from . import capabilities, init, paths, seccomp  # noqa: F401
     import gc
     gc.freeze()
     jpid = -1
@@ -387,9 +392,8 @@ def _joiner(sock, plan):
         # Non-dumpable first, until execve: /proc/<pid>/exe is the host python.
         N.prctl(N.PR_SET_DUMPABLE, 0)
         N.prctl(N.PR_SET_PDEATHSIG, 9)
-        # Everything the process needs after setns(mnt) is imported now, on
-        # the host (after setns(mnt) the host's site-packages are gone).
-        from . import capabilities, init, paths, seccomp  # noqa: F401
+        # Everything the process needs after setns(mnt) was imported by the
+        # parent before it forked us (exec_process).
         proc = plan["process"]
         if proc.get("rlimits"):
             stage = "rlimits"
