@@ -9,7 +9,7 @@ import resource
 from . import _os as os  # posix without os's import cost (_os.py)
 
 # the rlimit names <sys/resource.h> has: create refuses any other before
-# anything exists (the intermediate sets them)
+# anything exists (the child it forks, intermediate or init, sets them)
 RLIMITS = frozenset("RLIMIT_" + n for n in (
     "CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE", "MEMLOCK", "AS",
     "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO", "RTTIME"))
