@@ -247,3 +247,18 @@ def test_short_os_fsencode():
     from pyrunc import _os
     for v in ("a/b", "caf\u00e9", "bad\udcff", b"raw\xff"):
         assert _os.fsencode(v) == os.fsencode(v)
+
+
+def test_state_save_replaces_atomically(tmp_path):
+    """create saves state.json twice; the second save swaps the names
+    (RENAME_EXCHANGE) instead of renaming over the first, and leaves no
+    temporary file behind."""
+    c = state.Container(str(tmp_path), "c").make()
+    c.save({"n": 1})
+    first = os.stat(os.path.join(c.dir, "state.json")).st_ino
+    c.save({"n": 2})
+    assert os.listdir(c.dir) == ["state.json"]
+    assert os.stat(os.path.join(c.dir, "state.json")).st_ino != first
+    assert state.Container(str(tmp_path), "c").load().data == {"n": 2}
+    c.remove_dir()
+    assert not os.path.exists(c.dir)

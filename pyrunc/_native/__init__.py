@@ -8,7 +8,7 @@ from .. import _os as os  # posix without os's import cost (_os.py)
 
 from ._shim import ffi, lib
 
-ABI = 1
+ABI = 2
 if lib.pyrunc_abi_version() != ABI:  # a stale build next to new Python code
     raise ImportError("pyrunc native shim ABI %d, expected %d: reinstall pyrunc"
                       % (lib.pyrunc_abi_version(), ABI))
@@ -177,6 +177,16 @@ def pidfd_open(pid):
 
 def pidfd_send_signal(pidfd, sig):
     check(lib.pyrunc_pidfd_send_signal(pidfd, sig, 0), "pidfd_send_signal")
+
+
+RENAME_EXCHANGE = 2
+AT_FDCWD = -100
+
+
+def rename_exchange(a, b):
+    """Swap the names a and b (both must exist), atomically."""
+    check(lib.pyrunc_renameat2(AT_FDCWD, _enc(a), AT_FDCWD, _enc(b), RENAME_EXCHANGE),
+          "renameat2", b)
 
 
 _EXEC_STAGES = {1: "reset signals", 2: "close fds", 3: "load seccomp filter", 4: "exec"}

@@ -20,7 +20,7 @@
 #include <linux/seccomp.h>
 #include "shim.h"
 
-#define PYRUNC_ABI 1
+#define PYRUNC_ABI 2
 
 #ifndef SYS_openat2
 #define SYS_openat2 437
@@ -182,6 +182,12 @@ int pyrunc_pidfd_open(int pid, unsigned int flags)
 int pyrunc_pidfd_send_signal(int pidfd, int sig, unsigned int flags)
 {
     return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, flags);
+}
+
+int pyrunc_renameat2(int olddirfd, const char *oldpath, int newdirfd,
+                     const char *newpath, unsigned int flags)
+{
+    return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags);
 }
 
 static int send_fd(int sock, int fd)

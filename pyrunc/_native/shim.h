@@ -50,6 +50,9 @@ long pyrunc_fs_type(int fd);
 /* pidfd_open(2) and pidfd_send_signal(2). */
 int pyrunc_pidfd_open(int pid, unsigned int flags);
 int pyrunc_pidfd_send_signal(int pidfd, int sig, unsigned int flags);
+/* renameat2(2) (RENAME_EXCHANGE swaps two existing names atomically). */
+int pyrunc_renameat2(int olddirfd, const char *oldpath, int newdirfd,
+                     const char *newpath, unsigned int flags);
 
 /* The composite last step, run with no Python in between:
  *   1. reset every signal disposition to SIG_DFL and unblock all signals
