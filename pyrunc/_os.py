@@ -14,6 +14,7 @@ Anything os has and this module lacks is an AttributeError: add it here
 from posix import *  # noqa: F401,F403  (open, read, kill, O_*, W*, ...)
 from posix import _exit, environ as _environb  # noqa: F401  (_exit: not exported by *)
 from posix import O_CLOEXEC, O_PATH, close, fspath, getcwd, mkdir, open, readlink, scandir, stat
+import sys as _sys
 
 sep = "/"
 devnull = "/dev/null"
@@ -45,90 +46,90 @@ def _file_type(p):
         return None
 
 
-class path:
-    """The os.path functions used on the short paths (posixpath semantics)."""
+# The os.path functions used on the short paths (posixpath semantics), as
+# attributes of a module object: `path` as a class would cost ~25 us to make
+# at every start (see errors.py). Defined here, then moved into it.
+path = type(_sys)(__name__ + ".path")
 
-    @staticmethod
-    def join(a, *parts):
-        for p in parts:
-            if p.startswith("/"):
-                a = p
-            elif not a or a.endswith("/"):
-                a += p
-            else:
-                a += "/" + p
-        return a
 
-    @staticmethod
-    def dirname(p):
-        head = p[:p.rfind("/") + 1]
-        if head and head != "/" * len(head):
-            head = head.rstrip("/")
-        return head
+def join(a, *parts):
+    for p in parts:
+        if p.startswith("/"):
+            a = p
+        elif not a or a.endswith("/"):
+            a += p
+        else:
+            a += "/" + p
+    return a
 
-    @staticmethod
-    def basename(p):
-        return p[p.rfind("/") + 1:]
+def dirname(p):
+    head = p[:p.rfind("/") + 1]
+    if head and head != "/" * len(head):
+        head = head.rstrip("/")
+    return head
 
-    @staticmethod
-    def exists(p):
+def basename(p):
+    return p[p.rfind("/") + 1:]
+
+def exists(p):
+    try:
+        stat(p)
+    except (OSError, ValueError):
+        return False
+    return True
+
+def isdir(p):
+    return _file_type(p) == 0o040000
+
+def isfile(p):
+    return _file_type(p) == 0o100000
+
+def abspath(p):
+    if not p.startswith("/"):
+        p = path.join(getcwd(), p)
+    return path.normpath(p)
+
+def normpath(p):
+    if not p:
+        return "."
+    initial = 2 if p.startswith("//") and not p.startswith("///") else 1 if p.startswith("/") else 0
+    out = []
+    for c in p.split("/"):
+        if c in ("", "."):
+            continue
+        if c != ".." or (not initial and not out) or (out and out[-1] == ".."):
+            out.append(c)
+        elif out:
+            out.pop()
+    p = "/".join(out)
+    if initial:
+        p = "/" * initial + p
+    return p or "."
+
+def realpath(p):
+    """The canonical path of an existing file (what the kernel resolved,
+    read back through /proc/self/fd); posixpath's answer otherwise."""
+    try:
+        fd = open(p, O_PATH | O_CLOEXEC)
+    except OSError:
+        fd = -1
+    if fd >= 0:
         try:
-            stat(p)
-        except (OSError, ValueError):
-            return False
-        return True
-
-    @staticmethod
-    def isdir(p):
-        return _file_type(p) == 0o040000
-
-    @staticmethod
-    def isfile(p):
-        return _file_type(p) == 0o100000
-
-    @staticmethod
-    def abspath(p):
-        if not p.startswith("/"):
-            p = path.join(getcwd(), p)
-        return path.normpath(p)
-
-    @staticmethod
-    def normpath(p):
-        if not p:
-            return "."
-        initial = 2 if p.startswith("//") and not p.startswith("///") else 1 if p.startswith("/") else 0
-        out = []
-        for c in p.split("/"):
-            if c in ("", "."):
-                continue
-            if c != ".." or (not initial and not out) or (out and out[-1] == ".."):
-                out.append(c)
-            elif out:
-                out.pop()
-        p = "/".join(out)
-        if initial:
-            p = "/" * initial + p
-        return p or "."
-
-    @staticmethod
-    def realpath(p):
-        """The canonical path of an existing file (what the kernel resolved,
-        read back through /proc/self/fd); posixpath's answer otherwise."""
-        try:
-            fd = open(p, O_PATH | O_CLOEXEC)
+            r = readlink("/proc/self/fd/%d" % fd)
+            if r.startswith("/"):
+                return r
         except OSError:
-            fd = -1
-        if fd >= 0:
-            try:
-                r = readlink("/proc/self/fd/%d" % fd)
-                if r.startswith("/"):
-                    return r
-            except OSError:
-                pass
-            finally:
-                close(fd)
-        import posixpath  # imports os: only for what does not exist
-        return posixpath.realpath(p)
+            pass
+        finally:
+            close(fd)
+    import posixpath  # imports os: only for what does not exist
+    return posixpath.realpath(p)
+
+
+for _f in (join, dirname, basename, exists, isdir, isfile, abspath, normpath, realpath):
+    setattr(path, _f.__name__, _f)
+    del globals()[_f.__name__]
+del _f
 
 
 def fsencode(filename):

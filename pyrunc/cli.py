@@ -86,8 +86,12 @@ folder's name, and start/kill/delete accept the same folder.
 """
 
 
-class Usage(Exception):
-    pass
+def Usage(message):
+    """Bad command-line use (errors.UsageError), printed as one line with no
+    traceback even under --debug. A function, not a class of our own: a
+    class costs ~25 us to make at every start (errors.py)."""
+    from .errors import UsageError
+    return UsageError(message)
 
 
 def _lookup(table, name):
@@ -215,8 +219,8 @@ def main(argv=None):
     log = None
     try:
         g, cmd, opts, pos = parse(argv)
-        from .log import Log
-        log = Log(g.get("log"), g.get("log-format"), g.get("debug"))
+        from . import log
+        log.configure(g.get("log"), g.get("log-format"), g.get("debug"))
         if g.get("version"):
             from .spec import SPEC_VERSION
             _out("pyrunc version %s\ncommit: %s\nspec: %s\n" % (VERSION, COMMIT, SPEC_VERSION))
@@ -234,11 +238,8 @@ def main(argv=None):
         return COMMAND_FUNCS[cmd](root, g, opts, pos, log) or 0
     except KeyboardInterrupt:
         return 130
-    except Usage as e:
-        (log or _fallback_log()).error(str(e))
-        return 1
     except Exception as e:
-        if debug:
+        if debug and not _is_usage(e):
             import traceback
             traceback.print_exc()
         (log or _fallback_log()).error(_message(e))
@@ -260,8 +261,13 @@ def launch():
 
 
 def _fallback_log():
-    from .log import Log
-    return Log()
+    from . import log  # as configured, or the defaults: stderr only
+    return log
+
+
+def _is_usage(e):
+    from .errors import UsageError
+    return isinstance(e, UsageError)
 
 
 def _message(e):

@@ -14,8 +14,7 @@ from . import _os as os  # posix without os's import cost (_os.py)
 import time
 
 from . import state as state_mod
-from .errors import (ChildError, ContainerNotFoundError, InvalidStateError,
-                     NotRunningError, PyruncError, SpecError)
+from . import errors  # errors.X where raised or caught: the classes are made on first use
 
 DEFAULT_ROOT = "/run/pyrunc"
 
@@ -34,34 +33,34 @@ class _Undo:
         self.steps.append((fn, args))
 
     def run(self):
-        errors = []
+        stuck = []
         for fn, args in reversed(self.steps):
             try:
                 fn(*args)
             except Exception as e:  # keep undoing; report what stuck
-                errors.append(e)
+                stuck.append(e)
         self.steps = []
-        return errors
+        return stuck
 
 
 def _rootfs_of(config, bundle):
     root = config.get("root") or {}
     path = root.get("path")
     if not path:
-        raise SpecError("root.path is required", "/root/path")
+        raise errors.SpecError("root.path is required", "/root/path")
     full = path if path.startswith("/") else os.path.join(bundle, path)
     if not os.path.isdir(full):
-        raise SpecError("rootfs %s does not exist or is not a folder" % full, "/root/path")
+        raise errors.SpecError("rootfs %s does not exist or is not a folder" % full, "/root/path")
     return os.path.realpath(full)
 
 
 def _check_terminal(proc, detached, console_socket):
     terminal = bool(proc.get("terminal"))
     if terminal and detached and not console_socket:
-        raise PyruncError("cannot allocate tty if pyrunc will detach without setting "
+        raise errors.PyruncError("cannot allocate tty if pyrunc will detach without setting "
                           "console socket")
     if console_socket and not terminal:
-        raise PyruncError("cannot use console socket if pyrunc will not detach or "
+        raise errors.PyruncError("cannot use console socket if pyrunc will not detach or "
                           "allocate tty")
 
 
@@ -110,10 +109,10 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
         config = spec.load_bundle(bundle, warn)
         proc = config.get("process")
         if not proc or not proc.get("args"):
-            raise SpecError("process.args is required to create a container", "/process/args")
+            raise errors.SpecError("process.args is required to create a container", "/process/args")
         for i, r in enumerate(proc.get("rlimits") or ()):  # set by the child we fork
             if r.get("type") not in process.RLIMITS:
-                raise SpecError("unknown rlimit %s" % r.get("type"),
+                raise errors.SpecError("unknown rlimit %s" % r.get("type"),
                                 "/process/rlimits/%d/type" % i)
         rootfs = _rootfs_of(config, bundle)
         nss = namespaces.parse(config)
@@ -314,9 +313,9 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
             elif t == "ready":
                 break
             elif t == "error":
-                raise ChildError(msg.get("stage"), msg.get("errno"), msg.get("msg"))
+                raise errors.ChildError(msg.get("stage"), msg.get("errno"), msg.get("msg"))
             else:  # eof: a child died without a word
-                raise ChildError("init", 0, "container init exited during setup")
+                raise errors.ChildError("init", 0, "container init exited during setup")
         psock.close()
         if cpus:
             _step_back(cpus)
@@ -325,8 +324,8 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
             _write_pid_file(pid_file, init_pid)
         os.close(fifo_fd)  # init has its own copy; a library caller keeps none
     except BaseException:
-        errors = undo.run()
-        for e in errors:
+        stuck = undo.run()
+        for e in stuck:
             warn("cleanup after failed create: %s" % e)
         raise
     finally:
@@ -452,16 +451,16 @@ def start(root, cid, warn=_noop):
     try:
         status = st.status()
         if status == "stopped":
-            raise InvalidStateError("cannot start a container that has stopped")
+            raise errors.InvalidStateError("cannot start a container that has stopped")
         if status != "created":
-            raise InvalidStateError("cannot start an already running container")
+            raise errors.InvalidStateError("cannot start an already running container")
         _release_init(st)
         poststart = (st.data.get("hooks") or {}).get("poststart")
         if poststart:
             from . import hooks
             try:
                 hooks.run(poststart, st.hook_state("running"), "poststart")
-            except PyruncError:
+            except errors.PyruncError:
                 _signal(st, 9)
                 raise
     finally:
@@ -491,7 +490,7 @@ def _release_init(st):
             if data == b"" and got:
                 break  # init's end closed at execve (or it died)
             if not st.init_alive():
-                raise InvalidStateError("container init exited before start")
+                raise errors.InvalidStateError("container init exited before start")
             if data == b"":
                 time.sleep(0.0002)  # init has not opened its end yet
     finally:
@@ -502,7 +501,7 @@ def _release_init(st):
             pass
     # Not init_alive(): a fast program (/bin/true) may be gone already.
     if failed:
-        raise InvalidStateError("container process failed to start (see its stderr)")
+        raise errors.InvalidStateError("container process failed to start (see its stderr)")
 
 
 def state(root, cid):
@@ -514,7 +513,7 @@ def list_containers(root):
     for cid in state_mod.list_ids(root):
         try:
             st = load(root, cid)
-        except ContainerNotFoundError:
+        except errors.ContainerNotFoundError:
             continue  # deleted meanwhile
         s = st.oci_state()
         s["owner"] = st.owner()
@@ -529,16 +528,16 @@ def _signal(st, sig):
     instead of the native shim: `kill` then loads no cffi module at all."""
     import _signal
     if not st.pid:
-        raise NotRunningError()  # still creating, or a create that was killed
+        raise errors.NotRunningError()  # still creating, or a create that was killed
     try:
         pfd = os.pidfd_open(st.pid)
     except OSError as e:
         if e.errno == 3:
-            raise NotRunningError()
+            raise errors.NotRunningError()
         raise
     try:
         if not st.init_alive():  # checked after the pidfd pins the process
-            raise NotRunningError()
+            raise errors.NotRunningError()
         _signal.pidfd_send_signal(pfd, sig)
     finally:
         os.close(pfd)
@@ -550,7 +549,7 @@ def kill(root, cid, sig=15, all_procs=False):
     # --all reaches what is left in the cgroup even once init is gone (a
     # container without its own pid namespace can outlive its init), as runc
     if status == "stopped" and not all_procs:
-        raise NotRunningError()
+        raise errors.NotRunningError()
     if all_procs or (sig == 9 and not st.data.get("pidns")):
         from . import cgroups
         cg = cgroups.from_state(st.data.get("cgroup"))
@@ -571,7 +570,7 @@ def kill(root, cid, sig=15, all_procs=False):
 def delete(root, cid, force=False, warn=_noop):
     try:
         st = _load_locked(root, cid)
-    except ContainerNotFoundError:
+    except errors.ContainerNotFoundError:
         if force:
             state_mod.validate_id(cid)
             # a folder without state.json: a create that was killed midway
@@ -581,7 +580,7 @@ def delete(root, cid, force=False, warn=_noop):
     try:
         status = st.status()
         if status in ("running", "paused") and not force:
-            raise InvalidStateError("cannot delete container %s that is not stopped: %s"
+            raise errors.InvalidStateError("cannot delete container %s that is not stopped: %s"
                                     % (cid, status))
         _destroy(st, status, warn)
     finally:
@@ -594,7 +593,7 @@ def _destroy(st, status, warn):
     if status != "stopped":
         try:
             _signal(st, 9)
-        except NotRunningError:
+        except errors.NotRunningError:
             pass
         if cg and cg.frozen():
             cg.thaw()
@@ -664,7 +663,7 @@ def run(root, cid, bundle, detach=False, keep=False, pid_file=None, console_sock
 def _delete_quietly(root, cid, warn):
     try:
         delete(root, cid, force=True, warn=warn)
-    except PyruncError as e:
+    except errors.PyruncError as e:
         warn("delete %s: %s" % (cid, e))
 
 
@@ -674,7 +673,7 @@ def _cgroup_of(st):
     from . import cgroups
     cg = cgroups.from_state(st.data.get("cgroup"))
     if cg is None:
-        raise PyruncError("container %s has no cgroup" % st.id)
+        raise errors.PyruncError("container %s has no cgroup" % st.id)
     return cg
 
 
@@ -684,7 +683,7 @@ def pause(root, cid):
     st.lock()
     try:
         if st.status() not in ("running", "created"):
-            raise NotRunningError()
+            raise errors.NotRunningError()
         cg = _cgroup_of(st)
         try:
             cg.freeze()
@@ -703,7 +702,7 @@ def resume(root, cid):
     st.lock()
     try:
         if st.status() != "paused":
-            raise InvalidStateError("container not paused")
+            raise errors.InvalidStateError("container not paused")
         _cgroup_of(st).thaw()
     finally:
         st.unlock()
@@ -716,7 +715,7 @@ def update(root, cid, resources):
     st.lock()
     try:
         if st.status() == "stopped":
-            raise NotRunningError()
+            raise errors.NotRunningError()
         _cgroup_of(st).set(resources or {}, update=True)
     finally:
         st.unlock()
@@ -737,15 +736,15 @@ def ps_table(root, cid, ps_args=()):
         p = subprocess.run(["ps"] + list(ps_args or ["-ef"]), stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     except FileNotFoundError:
-        raise PyruncError("ps: the ps program is not installed")
+        raise errors.PyruncError("ps: the ps program is not installed")
     out = p.stdout.decode(errors="replace")
     if p.returncode != 0:
-        raise PyruncError("ps %s: exit status %d: %s" % (" ".join(ps_args or ["-ef"]),
+        raise errors.PyruncError("ps %s: exit status %d: %s" % (" ".join(ps_args or ["-ef"]),
                                                          p.returncode, out.strip()))
     lines = out.split("\n")
     head = lines[0].split()
     if "PID" not in head:
-        raise PyruncError("couldn't find PID field in ps output")
+        raise errors.PyruncError("couldn't find PID field in ps output")
     idx = head.index("PID")
     keep = [lines[0]]
     for line in lines[1:]:
@@ -756,7 +755,7 @@ def ps_table(root, cid, ps_args=()):
             if int(f[idx]) in pids:
                 keep.append(line)
         except (ValueError, IndexError):
-            raise PyruncError("unable to parse pid: %r" % line)
+            raise errors.PyruncError("unable to parse pid: %r" % line)
     return "".join(l + "\n" for l in keep)
 
 
@@ -764,7 +763,7 @@ def stats(root, cid):
     """runc's `events --stats` data for a container that is not stopped."""
     st = load(root, cid)
     if st.status() == "stopped":
-        raise InvalidStateError("container with id %s is not running" % cid)
+        raise errors.InvalidStateError("container with id %s is not running" % cid)
     return _cgroup_of(st).stats()
 
 
@@ -776,7 +775,7 @@ def events(root, cid, emit, interval=5.0, warn=_noop, poll=0.05):
     from .cgroups.stats import oom_count
     st = load(root, cid)
     if st.status() == "stopped":
-        raise InvalidStateError("container with id %s is not running" % cid)
+        raise errors.InvalidStateError("container with id %s is not running" % cid)
     cg = _cgroup_of(st)
     last = oom_count(cg) or 0
     due = time.monotonic() + interval

@@ -9,21 +9,17 @@ for its precise messages.
 import _json
 
 
-class _Ctx:
-    # The attributes the C scanner reads (see Modules/_json.c: scanner_new).
-    strict = True
-    object_hook = None
-    object_pairs_hook = None
-    parse_float = float
-    parse_int = int
-    memo = None
-
-    @staticmethod
-    def parse_constant(name):
-        raise ValueError("invalid JSON constant %s" % name)
+def _invalid_constant(name):
+    raise ValueError("invalid JSON constant %s" % name)
 
 
-_scan = _json.make_scanner(_Ctx())
+# The attributes the C scanner reads (Modules/_json.c: scanner_new), on a
+# module object: a class for them would cost ~25 us to make at every start
+# (see errors.py).
+_ctx = type(_json)(__name__ + ".scanner")
+vars(_ctx).update(strict=True, object_hook=None, object_pairs_hook=None, parse_float=float,
+                  parse_int=int, parse_constant=_invalid_constant, memo=None)
+_scan = _json.make_scanner(_ctx)
 _encode_str = _json.encode_basestring  # non-ASCII kept as is, like Go
 _WS = " \t\n\r"
 

@@ -14,40 +14,50 @@ import time
 from . import jsonio
 
 
-class Log:
-    def __init__(self, path=None, fmt="text", debug=False):
-        self.path = path
-        self.fmt = fmt or "text"
-        self.debug_on = debug
+# Set once by the CLI (configure); the module itself is what commands get as
+# `log` (log.warn, log.error): a Log class would cost ~25 us to make at every
+# start (see errors.py).
+path = None
+fmt = "text"
+debug_on = False
 
-    def _write(self, level, msg):
-        if not self.path:
-            return False
-        t = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        if self.fmt == "json":
-            line = jsonio.dumps({"level": level, "msg": msg, "time": t})
-        else:
-            line = 'time="%s" level=%s msg=%s' % (t, level, jsonio.dumps(msg))
+
+def configure(log_path=None, log_format="text", debug=False):
+    global path, fmt, debug_on
+    path, fmt, debug_on = log_path, log_format or "text", debug
+
+
+def _write(level, msg):
+    if not path:
+        return False
+    t = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    if fmt == "json":
+        line = jsonio.dumps({"level": level, "msg": msg, "time": t})
+    else:
+        line = 'time="%s" level=%s msg=%s' % (t, level, jsonio.dumps(msg))
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            try:
-                os.write(fd, (line + "\n").encode())
-            finally:
-                os.close(fd)
-        except OSError:
-            return False
-        return True
+            os.write(fd, (line + "\n").encode())
+        finally:
+            os.close(fd)
+    except OSError:
+        return False
+    return True
 
-    def error(self, msg):
-        self._write("error", msg)
-        sys.stderr.write("pyrunc: %s\n" % msg)
+
+def error(msg):
+    _write("error", msg)
+    sys.stderr.write("pyrunc: %s\n" % msg)
+    sys.stderr.flush()
+
+
+def warn(msg):
+    if not _write("warning", msg):
+        sys.stderr.write("pyrunc: warning: %s\n" % msg)
         sys.stderr.flush()
 
-    def warn(self, msg):
-        if not self._write("warning", msg):
-            sys.stderr.write("pyrunc: warning: %s\n" % msg)
-            sys.stderr.flush()
 
-    def debug(self, msg):
-        if self.debug_on and not self._write("debug", msg):
-            sys.stderr.write("pyrunc: debug: %s\n" % msg)
+def debug(msg):
+    if debug_on and not _write("debug", msg):
+        sys.stderr.write("pyrunc: debug: %s\n" % msg)

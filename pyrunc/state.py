@@ -13,7 +13,7 @@ from . import _os as os  # posix without os's import cost (_os.py)
 import time
 
 from . import jsonio
-from .errors import ContainerExistsError, ContainerNotFoundError, InvalidIdError
+from . import errors  # errors.X where raised or caught: the classes are made on first use
 
 STATE_FILE = "state.json"
 FIFO = "exec.fifo"
@@ -22,7 +22,7 @@ _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234
 
 def validate_id(cid):
     if not cid or cid in (".", "..") or not set(cid) <= _ID_CHARS or len(cid) > 1024:
-        raise InvalidIdError("invalid container id %r: use letters, digits and _+.- only" % (cid,))
+        raise errors.InvalidIdError("invalid container id %r: use letters, digits and _+.- only" % (cid,))
     return cid
 
 
@@ -78,16 +78,16 @@ class Container:
         try:
             os.mkdir(self.dir, 0o711)
         except FileExistsError:
-            raise ContainerExistsError(self.id)
+            raise errors.ContainerExistsError(self.id)
         return self
 
     def load(self):
         try:
             self.data = jsonio.loads(read_small(os.path.join(self.dir, STATE_FILE)))
         except FileNotFoundError:
-            raise ContainerNotFoundError(self.id)
+            raise errors.ContainerNotFoundError(self.id)
         except ValueError:
-            raise ContainerNotFoundError(self.id)
+            raise errors.ContainerNotFoundError(self.id)
         return self
 
     def exists(self):
@@ -128,7 +128,7 @@ class Container:
         try:
             fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except FileNotFoundError:
-            raise ContainerNotFoundError(self.id)
+            raise errors.ContainerNotFoundError(self.id)
         import fcntl  # a shared library here: only the commands that lock load it
         fcntl.flock(fd, fcntl.LOCK_EX)
         self._lockfd = fd
@@ -137,7 +137,7 @@ class Container:
             # or delete held it): read it again under the lock
             try:
                 self.load()
-            except ContainerNotFoundError:
+            except errors.ContainerNotFoundError:
                 self.unlock()
                 raise
         return self

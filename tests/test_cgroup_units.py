@@ -530,7 +530,8 @@ def test_parse_size_and_duration():
 
 
 def test_update_flags_to_resources():
-    from pyrunc.cli import Usage, update_resources
+    from pyrunc.cli import update_resources
+    from pyrunc.errors import UsageError as Usage
     r = update_resources({"memory": "100M", "memory-swap": "-1", "cpu-share": "512",
                           "cpu-quota": "-1", "cpuset-cpus": "0-1", "pids-limit": "20",
                           "blkio-weight": "300"})

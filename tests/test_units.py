@@ -5,7 +5,7 @@ import os
 import pytest
 
 from pyrunc import cli, jsonio, rootfs, signals, spec, state
-from pyrunc.errors import InvalidIdError, SpecError
+from pyrunc.errors import InvalidIdError, SpecError, UsageError
 
 
 # --- jsonio ---------------------------------------------------------------------
@@ -135,7 +135,7 @@ def test_cli_parse_forms():
 def test_cli_parse_errors():
     for argv in (["create", "--preserve-fds", "x"], ["nope"], ["list", "--bogus"],
                  ["create", "--bundle"]):
-        with pytest.raises(cli.Usage):
+        with pytest.raises(UsageError):
             cli.parse(argv)
 
 

@@ -28,7 +28,7 @@ stats (runc's `events --stats` shape, OOM counter), validate (types of an
 """
 from .. import _os as os  # posix without os's import cost (_os.py)
 
-from ..errors import CgroupError
+from .. import errors  # errors.X where raised or caught: the classes are made on first use
 
 ROOT = "/sys/fs/cgroup"
 
@@ -60,7 +60,7 @@ def clean_path(path):
     """Normalise a cgroupsPath, refusing any '..' that would climb out."""
     parts = [p for p in path.split("/") if p and p != "."]
     if ".." in parts:
-        raise CgroupError("cgroupsPath %r must not contain '..'" % path)
+        raise errors.CgroupError("cgroupsPath %r must not contain '..'" % path)
     return "/".join(parts)
 
 
@@ -71,13 +71,13 @@ def systemd_unit(path, cid):
         path = "system.slice:pyrunc:" + cid
     parts = path.split(":")
     if len(parts) != 3 or "/" in path:
-        raise CgroupError('expected cgroupsPath to be of format "slice:prefix:name" for '
+        raise errors.CgroupError('expected cgroupsPath to be of format "slice:prefix:name" for '
                           'systemd cgroups, got %r instead' % path)
     slc, prefix, name = parts
     if slc and not slc.endswith(".slice"):
-        raise CgroupError("systemd cgroupsPath %r: %r is not a slice name (*.slice)" % (path, slc))
+        raise errors.CgroupError("systemd cgroupsPath %r: %r is not a slice name (*.slice)" % (path, slc))
     if not name:
-        raise CgroupError("systemd cgroupsPath %r: the name part is empty" % path)
+        raise errors.CgroupError("systemd cgroupsPath %r: the name part is empty" % path)
     unit = name if name.endswith(".slice") else "%s-%s.scope" % (prefix, name) if prefix \
         else name + ".scope"
     return slc or "system.slice", unit
@@ -87,10 +87,10 @@ def for_config(config, cid, systemd=False):
     path = (config.get("linux") or {}).get("cgroupsPath") or ""
     if systemd:
         if not os.path.isdir("/run/systemd/system"):
-            raise CgroupError("systemd cgroup driver: systemd is not running on this host "
+            raise errors.CgroupError("systemd cgroup driver: systemd is not running on this host "
                               "(drop --systemd-cgroup to use cgroupfs)")
         systemd_unit(path, cid)
-        raise CgroupError("systemd cgroup driver is not supported yet")
+        raise errors.CgroupError("systemd cgroup driver is not supported yet")
     if mode() == "v2":
         from .v2 import Manager
     else:
@@ -106,7 +106,7 @@ def for_config(config, cid, systemd=False):
     if not rel:
         # the hierarchy's root, or the runtime's own cgroup: not the
         # container's to fill with limits, kill on delete and remove
-        raise CgroupError("cgroupsPath %r names %s, not a cgroup of the container's own"
+        raise errors.CgroupError("cgroupsPath %r names %s, not a cgroup of the container's own"
                           % (path, "the root cgroup" if path.startswith("/")
                              else "pyrunc's own cgroup"))
     return Manager.new(rel, path.startswith("/"))
@@ -148,7 +148,7 @@ def open_join_files(version, dirs):
             out.append((os.open(os.path.join(d, name), os.O_WRONLY | os.O_CLOEXEC), d))
         except OSError as e:
             close_join(out)
-            raise CgroupError("join cgroup %s: %s" % (d, e.strerror))
+            raise errors.CgroupError("join cgroup %s: %s" % (d, e.strerror))
     return out
 
 
@@ -160,7 +160,7 @@ def join_self(files):
             try:
                 os.write(fd, b"0")
             except OSError as e:
-                raise CgroupError("join cgroup %s: %s" % (d, e.strerror))
+                raise errors.CgroupError("join cgroup %s: %s" % (d, e.strerror))
     finally:
         close_join(files)
 

@@ -3,7 +3,7 @@ import errno
 from .. import _os as os  # posix without os's import cost (_os.py)
 import time
 
-from ..errors import CgroupError
+from .. import errors  # errors.X where raised or caught: the classes are made on first use
 from . import ROOT, own_cgroups
 
 
@@ -43,7 +43,7 @@ class Manager:
             base = "" if absolute else own.get(name, "/").lstrip("/")
             paths[name] = os.path.join(mnt, base, rel) if base else os.path.join(mnt, rel)
         if not paths:
-            raise CgroupError("no cgroup v1 hierarchy is mounted under %s" % ROOT)
+            raise errors.CgroupError("no cgroup v1 hierarchy is mounted under %s" % ROOT)
         return cls(paths)
 
     @classmethod
@@ -154,7 +154,7 @@ class Manager:
     def _freezer(self, want):
         path = self.paths.get("freezer")
         if not path:
-            raise CgroupError("the freezer controller is not mounted")
+            raise errors.CgroupError("the freezer controller is not mounted")
         try:
             for _ in range(self.freeze_tries):
                 with open(path + "/freezer.state", "w") as f:
@@ -163,14 +163,14 @@ class Manager:
                     if f.read().strip() == want:
                         return
                 time.sleep(0.001)
-            err = CgroupError("freezer %s did not reach %s (a task in uninterruptible "
+            err = errors.CgroupError("freezer %s did not reach %s (a task in uninterruptible "
                               "sleep?)" % (path, want))
         except OSError as e:
-            err = CgroupError("freezer %s: %s" % (path, e.strerror))
+            err = errors.CgroupError("freezer %s: %s" % (path, e.strerror))
         if want == "FROZEN":  # never leave a cgroup half frozen
             try:
                 self._freezer("THAWED")
-            except CgroupError:
+            except errors.CgroupError:
                 pass
         raise err
 
@@ -191,7 +191,7 @@ def destroy(mgr, leaves):
     if mgr.frozen():
         try:
             mgr.thaw()
-        except (CgroupError, OSError):
+        except (errors.CgroupError, OSError):
             pass
     if mgr.existed:
         # A cgroupsPath that was there before us may hold other processes:
@@ -243,9 +243,9 @@ def rmdir_retry(d):
             return
         except OSError as e:
             if e.errno not in (errno.EBUSY, errno.ENOTEMPTY):
-                raise CgroupError("remove cgroup %s: %s" % (d, e.strerror))
+                raise errors.CgroupError("remove cgroup %s: %s" % (d, e.strerror))
             time.sleep(0.005)
-    raise CgroupError("remove cgroup %s: still busy" % d)
+    raise errors.CgroupError("remove cgroup %s: still busy" % d)
 
 
 def remove_parents(parents):
