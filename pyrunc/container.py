@@ -473,26 +473,26 @@ def _release_init(st):
     Init blocks opening exec.fifo for writing; our open (read side) releases
     it. It then runs the startContainer hooks, writes "0" and keeps its end
     open with O_CLOEXEC, so the end-of-file that follows the byte means
-    execve happened (or init died: then the program never started). Before
-    init's open completes, a read-only fifo reads as EOF too: those early EOFs
-    are waited out."""
-    import select
+    execve happened (or init died: then the program never started). The
+    open is non-blocking (a dead init must not hang us), the reads are
+    blocking (no poll: `select` is a module to make on every start). Before
+    init's open completes there is no writer and a read returns end-of-file
+    at once: those early EOFs are waited out while init lives."""
     fd = os.open(st.fifo_path(), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     got = failed = False
     try:
+        os.set_blocking(fd, True)
         while True:
-            r, _, _ = select.select([fd], [], [], 0.05)
-            data = os.read(fd, 16) if r else None
+            data = os.read(fd, 16)
             if data:
                 got = got or b"0" in data
                 failed = failed or b"1" in data  # init's exec failed (init.py)
                 continue
-            if data == b"" and got:
+            if got:
                 break  # init's end closed at execve (or it died)
             if not st.init_alive():
                 raise errors.InvalidStateError("container init exited before start")
-            if data == b"":
-                time.sleep(0.0002)  # init has not opened its end yet
+            time.sleep(0.0002)  # init has not opened its end yet
     finally:
         os.close(fd)
         try:

@@ -1,5 +1,4 @@
 """cgroup v1 (and hybrid) manager (roles: parent). See the package docstring."""
-import errno
 from .. import _os as os  # posix without os's import cost (_os.py)
 import time
 
@@ -242,6 +241,7 @@ def rmdir_retry(d):
         except FileNotFoundError:
             return
         except OSError as e:
+            import errno  # not at the top: a module to make on every delete
             if e.errno not in (errno.EBUSY, errno.ENOTEMPTY):
                 raise errors.CgroupError("remove cgroup %s: %s" % (d, e.strerror))
             time.sleep(0.005)
