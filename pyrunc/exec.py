@@ -249,7 +249,7 @@ def exec_process(root, cid, process=None, args=(), tty=None, cwd=None, env=(), u
     _check_process(proc)
     if isinstance(proc.get("env"), list):
         proc["env"] = merge_env(proc["env"])
-    from .container import _check_terminal, _write_pid_file
+    from .create import _check_terminal, _write_pid_file
     _check_terminal(proc, detach, console_socket)
     if console_socket:
         from . import tty as tty_mod
@@ -377,7 +377,7 @@ def _pair_above(sync, low):
 
 
 def _kill(pid):
-    from .container import _kill_and_reap
+    from .create import _kill_and_reap
     _kill_and_reap(pid)
 
 

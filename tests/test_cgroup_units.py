@@ -517,7 +517,7 @@ def test_manager_paths_relative_absolute(tmp_path):
 
 
 def test_parse_size_and_duration():
-    from pyrunc.cli import parse_duration, parse_size
+    from pyrunc.cli_extra import parse_duration, parse_size
     assert parse_size("100M") == 100 << 20 and parse_size("1g") == 1 << 30
     assert parse_size("512") == 512 and parse_size("1.5k") == 1536 and parse_size("2MiB") == 2 << 20
     with pytest.raises(ValueError, match="invalid size: '10x'"):
@@ -530,7 +530,7 @@ def test_parse_size_and_duration():
 
 
 def test_update_flags_to_resources():
-    from pyrunc.cli import update_resources
+    from pyrunc.cli_extra import update_resources
     from pyrunc.errors import UsageError as Usage
     r = update_resources({"memory": "100M", "memory-swap": "-1", "cpu-share": "512",
                           "cpu-quota": "-1", "cpuset-cpus": "0-1", "pids-limit": "20",
