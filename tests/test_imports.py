@@ -118,3 +118,36 @@ def test_cached_config_skips_jsonschema(py_rt, make_bundle, cid):
     assert "pyrunc.init" in mods  # the children's imports are seen too
     assert "os" not in mods  # neither the parent nor init loads os (pyrunc/_os.py)
     assert "pyrunc.seccomp" not in mods  # no filter in this config: nothing to compile
+
+
+# Loaded on the short paths only when used: create.py (container.create),
+# cli_extra.py (the other commands), and modules the happy path does not need.
+NOT_ON_SHORT_PATHS = {"pyrunc.create", "pyrunc.cli_extra", "select", "errno"}
+
+
+def test_short_commands_load_neither_create_nor_the_other_commands(py_rt, make_bundle, cid):
+    rt = py_rt
+    b = make_bundle(["sleep", "100"])
+    c = cid()
+    rt("create", "--bundle", b, c, check=True)
+    found = {}
+    for args in [("start", c), ("state", c), ("list",), ("kill", c, "KILL"), ("delete", "--force", c)]:
+        code, out, err, mods = imports_of(rt, *args)
+        assert code == 0, (args, out, err)
+        if mods & NOT_ON_SHORT_PATHS:
+            found[" ".join(args)] = sorted(mods & NOT_ON_SHORT_PATHS)
+    assert not found, found
+
+
+def test_short_path_modules_make_no_error_class():
+    """The error tree is made on first use (errors.py): importing what the
+    short commands import must not make it, and naming a class must."""
+    import subprocess
+    import sys
+    code = ("import pyrunc.cli, pyrunc.container, pyrunc.state, pyrunc.log, pyrunc.cgroups.v1\n"
+            "import pyrunc.errors as e\n"
+            "before = 'PyruncError' in vars(e)\n"
+            "ok = issubclass(e.NotRunningError, e.InvalidStateError)\n"
+            "print(before, ok, e.NotRunningError.__qualname__, 'PyruncError' in vars(e))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "NotRunningError", "True"], out
