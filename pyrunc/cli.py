@@ -238,7 +238,7 @@ def main(argv=None):
         fn = COMMAND_FUNCS.get(cmd)
         if fn is None:
             from . import cli_extra
-            fn = getattr(cli_extra, "cmd_" + cmd.replace("-", "_"))
+            fn = getattr(cli_extra, "cmd_" + cmd)
         return fn(root, g, opts, pos, log) or 0
     except KeyboardInterrupt:
         return 130

@@ -84,6 +84,7 @@ def _release_init(st):
     at once: those early EOFs are waited out while init lives."""
     fd = os.open(st.fifo_path(), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     got = failed = False
+    delay = 0.0002
     try:
         os.set_blocking(fd, True)
         while True:
@@ -96,7 +97,8 @@ def _release_init(st):
                 break  # init's end closed at execve (or it died)
             if not st.init_alive():
                 raise errors.InvalidStateError("container init exited before start")
-            time.sleep(0.0002)  # init has not opened its end yet
+            time.sleep(delay)  # init has not opened its end yet (a stopped init: back off)
+            delay = min(delay * 2, 0.05)
     finally:
         os.close(fd)
         try:
