@@ -197,32 +197,30 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
                 _native.setns(pidns, _native.CLONE_NEWPID)
                 os.close(pidns)
         csock.close()
-        if direct:
-            undo.add(_kill_and_reap, mid)
-        else:
-            undo.add(_stop_children, psock, mid)
+        # Once only: the cgroup's undo calls it first as well (_destroy_cgroup),
+        # and a second kill could meet a reused pid.
+        stop = _once(_kill_and_reap, mid) if direct else _once(_stop_children, psock, mid)
+        undo.add(stop)
         cpus = _step_aside()
         if cpus:
             undo.add(_step_back, cpus)
 
-        # The cgroup is made and its limits written while the child unshares
-        # (and forks init, as the intermediate) and init mounts the rootfs.
-        # The container's processes then move themselves in
-        # (cgroups.join_self: no pid is named, so no RCU grace period is
-        # waited for) through the files that "cgroup" carries as fds: the
-        # child, which waits for it first thing, when it makes a cgroup
-        # namespace (rooted where it is made); else init, which waits for it
-        # before it mounts cgroupfs and joins once its rootfs is mounted:
-        # before anything of the container's runs in it (createContainer
-        # hooks, the program) and before "hooks"/"ready". Less of our own
-        # set-up is then charged to the container's memory cgroup. Without a
-        # cgroup namespace, "cgroup" goes to init only once its pid has come:
-        # until then the intermediate may be the one reading.
-        undo.add(cg.destroy)
+        # The cgroup is made while the child unshares (and forks init, as the
+        # intermediate) and init mounts the rootfs. The container's processes
+        # move themselves in (cgroups.join_self: no pid is named, so no RCU
+        # grace period is waited for) through the files that "cgroup" carries
+        # as fds: the child, which waits for it first thing, when it makes a
+        # cgroup namespace (rooted where it is made); else init, which waits
+        # for it before it mounts cgroupfs and joins once its rootfs is
+        # mounted. Less of our own set-up is then charged to the container's
+        # memory cgroup. Without a cgroup namespace and with an intermediate,
+        # "cgroup" goes to init only once its pid has come: until then the
+        # intermediate may be the one reading.
+        undo.add(_destroy_cgroup, cg, stop)
         cg.create()
         if direct and not cgroupns:  # init may bind-mount the folders now
             sync.send(psock, "cgroup-made")
-        _make_cgroup(st, cg, config, cid, bundle, rootfs)
+        _save_creating(st, cg, config, cid, bundle, rootfs)
         join = cg.join_files()
         undo.add(cgroups.close_join, join)
 
@@ -230,8 +228,15 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
             sync.send(psock, "cgroup", fds=[fd for fd, _ in join], dirs=[d for _, d in join])
             cgroups.close_join(join)  # the receiver holds its copies; join is [] now
 
-        if cgroupns:
+        if cgroupns or direct:  # the reader exists: it need not wait for the limits
             send_cgroup()
+        # linux.resources is written now, after "cgroup" and before we read
+        # any message: before anything of the container's runs in the cgroup
+        # (createRuntime and createContainer hooks wait for our "hooked", the
+        # program for `start`); until then only init's own set-up does. runc
+        # too joins first (manager.Apply) and sets the limits later (Set).
+        # Init was waiting ~0.5 ms for "cgroup" while we wrote them.
+        _set_limits(cg, config)
 
         annotations = config.get("annotations") or {}
         data = {
@@ -267,7 +272,7 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
                 if cpus:  # before any hook we fork inherits the narrowed set
                     _step_back(cpus)
                     cpus = None
-                data["exec"] = _exec_defaults(config, nss, no_new_keyring)
+                data["exec"] = defaults_for_state(config, nss, no_new_keyring)
                 if networked:  # init's network namespace exists now
                     data["network"] = network.setup(root, cid, config, init_pid, warn)
                     undo.add(network.teardown, root, cid, data["network"], warn)
@@ -378,24 +383,59 @@ def _step_back(cpus):
         pass
 
 
-def _make_cgroup(st, cg, config, cid, bundle, rootfs):
-    """The first state.json and linux.resources, on a created cgroup."""
-    # A first state.json (pid 0, status "creating") before anything of the
-    # container's runs: if this process is killed midway, `delete --force`
-    # still finds the cgroup to remove.
+def _destroy_cgroup(cg, stop):
+    """Undo of the cgroup: the children are stopped first (they may have
+    joined it: "cgroup" goes before the limits are written, and a cgroup
+    with a process left in it cannot be removed), then the folders. The
+    children's own undo step is then a no-op (_once)."""
+    stop()
+    cg.destroy()
+
+
+def _once(fn, *args):
+    done = []
+
+    def run():
+        if not done:
+            done.append(True)
+            fn(*args)
+    return run
+
+
+def _save_creating(st, cg, config, cid, bundle, rootfs):
+    """A first state.json (pid 0, status "creating") once the cgroup exists,
+    before anything runs in it: if this process is killed midway, `delete
+    --force` still finds the cgroup to remove."""
     st.save({"ociVersion": config.get("ociVersion"), "id": cid, "pid": 0,
              "start_time": 0, "bundle": bundle, "rootfs": rootfs,
              "created": state_mod.now_rfc3339nano(), "cgroup": cg.state()})
+
+
+def _set_limits(cg, config):
+    """linux.resources; device rules always apply: deny all, the config's
+    rules, runc's defaults."""
     res = dict((config.get("linux") or {}).get("resources") or {})
-    # device rules always apply: deny all, the config's rules, runc's defaults
     from .devices import allow_rules
     res["devices"] = list(res.get("devices") or []) + allow_rules(config)
     cg.set(res)
 
 
-def _exec_defaults(config, nss, no_new_keyring):
-    from .exec import defaults_for_state
-    return defaults_for_state(config, nss, no_new_keyring)
+# What create keeps from config.json for exec (state.json "exec"): the
+# process fields runc uses as defaults, the namespace types, the seccomp
+# object and no_new_keyring.
+DEFAULT_FIELDS = ("env", "cwd", "user", "capabilities", "rlimits", "noNewPrivileges",
+                  "apparmorProfile", "selinuxLabel", "terminal", "consoleSize")
+
+
+def defaults_for_state(config, nss, no_new_keyring):
+    """The small "exec" field create() stores in state.json."""
+    proc = config.get("process") or {}
+    out = {"process": {k: proc[k] for k in DEFAULT_FIELDS if k in proc},
+           "namespaces": sorted(nss), "no_new_keyring": bool(no_new_keyring)}
+    seccomp = (config.get("linux") or {}).get("seccomp")
+    if seccomp:
+        out["seccomp"] = seccomp
+    return out
 
 
 def _reap_quietly(pid):

@@ -47,24 +47,6 @@ def _noop(msg):
     pass
 
 
-# What create keeps from config.json for exec (state.json "exec"): the
-# process fields runc uses as defaults, the namespace types, the seccomp
-# object and no_new_keyring.
-DEFAULT_FIELDS = ("env", "cwd", "user", "capabilities", "rlimits", "noNewPrivileges",
-                  "apparmorProfile", "selinuxLabel", "terminal", "consoleSize")
-
-
-def defaults_for_state(config, nss, no_new_keyring):
-    """The small "exec" field create() stores in state.json."""
-    proc = config.get("process") or {}
-    out = {"process": {k: proc[k] for k in DEFAULT_FIELDS if k in proc},
-           "namespaces": sorted(nss), "no_new_keyring": bool(no_new_keyring)}
-    seccomp = (config.get("linux") or {}).get("seccomp")
-    if seccomp:
-        out["seccomp"] = seccomp
-    return out
-
-
 def parse_user(text):
     """`-u uid[:gid]` (numbers only, as runc) -> (uid, gid or None)."""
     uid, _, gid = text.partition(":")
@@ -355,6 +337,7 @@ def _defaults_from_bundle(data):
             config = jsonio.loads(f.read())
     except (OSError, ValueError):
         return {}
+    from .create import defaults_for_state
     out = defaults_for_state(config, {}, False)
     out.pop("namespaces")
     return out

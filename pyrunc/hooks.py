@@ -11,7 +11,7 @@ import select
 import time
 
 from . import jsonio
-from .errors import HookError
+from . import errors  # errors.X where raised or caught: the classes are made on first use
 
 KINDS = ("prestart", "createRuntime", "createContainer", "startContainer",
          "poststart", "poststop")
@@ -34,7 +34,7 @@ def run_warn(hooks, state, kind, warn):
     for i, h in enumerate(hooks):
         try:
             _run_one(h, data, "%s hook #%d (%s)" % (kind, i, h.get("path")))
-        except HookError as e:
+        except errors.HookError as e:
             warn(str(e))
 
 
@@ -78,13 +78,13 @@ def _run_one(hook, data, what):
         if deadline and time.monotonic() > deadline:
             os.kill(pid, 9)
             os.waitpid(pid, 0)
-            raise HookError("%s: timed out after %ss" % (what, timeout))
+            raise errors.HookError("%s: timed out after %ss" % (what, timeout))
         time.sleep(0.002)
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         detail = out.decode(errors="replace").strip().replace("\n", " | ")
         why = "exit status %d" % code if code > 0 else "killed by signal %d" % -code
-        raise HookError("%s: %s%s" % (what, why, ": " + detail[:500] if detail else ""))
+        raise errors.HookError("%s: %s%s" % (what, why, ": " + detail[:500] if detail else ""))
 
 
 def _read_until(fd, pid, timeout):

@@ -32,7 +32,7 @@ import stat as _stat
 import struct
 
 from . import _native, capabilities, cgroups, hooks, namespaces, paths, rootfs, security, sync
-from .errors import PyruncError
+from . import errors  # errors.X where raised or caught: the classes are made on first use
 from .process import merge_env, set_oom_score_adj, set_rlimits  # here: nothing is importable after pivot_root
 
 N = _native
@@ -457,13 +457,13 @@ def lookup(name, env):
     if "/" in name:
         if _executable(name):
             return name
-        raise PyruncError('exec: "%s": %s' % (name, _why(name)))
+        raise errors.PyruncError('exec: "%s": %s' % (name, _why(name)))
     path = next((e[5:] for e in env if e.startswith("PATH=")), "")
     for d in path.split(":"):
         cand = os.path.join(d or ".", name)
         if _executable(cand):
             return cand
-    raise PyruncError('exec: "%s": executable file not found in $PATH' % name)
+    raise errors.PyruncError('exec: "%s": executable file not found in $PATH' % name)
 
 
 def _executable(p):

@@ -11,7 +11,7 @@ the intermediate forks init afterwards.
 """
 from . import _os as os  # posix without os's import cost (_os.py)
 
-from .errors import SpecError
+from . import errors  # errors.X where raised or caught: the classes are made on first use
 
 # config type -> (clone flag, /proc/<pid>/ns name). The flags are the kernel's
 # (<linux/sched.h>), spelled out rather than taken from the native shim: the
@@ -37,26 +37,26 @@ def parse(config):
     for i, ns in enumerate((config.get("linux") or {}).get("namespaces") or ()):
         t = ns.get("type")
         if t not in TYPES:
-            raise SpecError("unknown namespace type %r" % t, "/linux/namespaces/%d/type" % i)
+            raise errors.SpecError("unknown namespace type %r" % t, "/linux/namespaces/%d/type" % i)
         if t in out:
-            raise SpecError("namespace %s listed twice" % t, "/linux/namespaces/%d" % i)
+            raise errors.SpecError("namespace %s listed twice" % t, "/linux/namespaces/%d" % i)
         path = ns.get("path") or None
         if path is not None and not os.path.exists(path):
-            raise SpecError("namespace path %s does not exist" % path,
+            raise errors.SpecError("namespace path %s does not exist" % path,
                             "/linux/namespaces/%d/path" % i)
         out[t] = path
     lin = config.get("linux") or {}
     if (lin.get("uidMappings") or lin.get("gidMappings")) and "user" not in out:
-        raise SpecError("uid/gid mappings need a user namespace", "/linux/uidMappings")
+        raise errors.SpecError("uid/gid mappings need a user namespace", "/linux/uidMappings")
     if "user" in out and out["user"] is None and not lin.get("uidMappings"):
-        raise SpecError("a new user namespace needs uidMappings and gidMappings",
+        raise errors.SpecError("a new user namespace needs uidMappings and gidMappings",
                         "/linux/uidMappings")
     if lin.get("timeOffsets") and not ("time" in out and out["time"] is None):
-        raise SpecError("timeOffsets need a new time namespace", "/linux/timeOffsets")
+        raise errors.SpecError("timeOffsets need a new time namespace", "/linux/timeOffsets")
     # Without its own namespace these would change the HOST's (runc's validator)
     for key in ("hostname", "domainname"):
         if config.get(key) and "uts" not in out:
-            raise SpecError("unable to set %s without a private UTS namespace" % key,
+            raise errors.SpecError("unable to set %s without a private UTS namespace" % key,
                             "/" + key)
     for key in lin.get("sysctl") or ():
         _check_sysctl(key, out)
@@ -74,17 +74,17 @@ def _check_sysctl(key, nss):
     ptr = "/linux/sysctl"
     if name in _IPC_SYSCTLS or name.startswith("fs.mqueue."):
         if "ipc" not in nss:
-            raise SpecError("sysctl %r is not allowed in the host's ipc namespace" % key, ptr)
+            raise errors.SpecError("sysctl %r is not allowed in the host's ipc namespace" % key, ptr)
         return
     if name.startswith("net."):
         if "network" not in nss:
-            raise SpecError("sysctl %r is not allowed in the host's network namespace" % key,
+            raise errors.SpecError("sysctl %r is not allowed in the host's network namespace" % key,
                             ptr)
         path = nss["network"]
         if path is not None:
             theirs, ours = os.stat(path), os.stat("/proc/self/ns/net")
             if (theirs.st_dev, theirs.st_ino) == (ours.st_dev, ours.st_ino):
-                raise SpecError("sysctl %r is not allowed in the host's network namespace"
+                raise errors.SpecError("sysctl %r is not allowed in the host's network namespace"
                                 % key, ptr)
         return
     if name == "kernel.domainname" and "uts" in nss:
@@ -92,8 +92,8 @@ def _check_sysctl(key, nss):
     if name == "kernel.ns_last_pid" and "pid" in nss:
         return  # per pid namespace (runc 1.1 refuses it; its own namespace is there)
     if name == "kernel.hostname" and "uts" in nss:
-        raise SpecError("sysctl %r is not allowed: use hostname instead" % key, ptr)
-    raise SpecError("sysctl %r is not in a separate kernel namespace" % key, ptr)
+        raise errors.SpecError("sysctl %r is not allowed: use hostname instead" % key, ptr)
+    raise errors.SpecError("sysctl %r is not in a separate kernel namespace" % key, ptr)
 
 
 def new_flags(nss):

@@ -19,7 +19,7 @@ from . import _os as os  # posix without os's import cost (_os.py)
 import stat
 
 from . import _native, devices, paths
-from .errors import SpecError
+from . import errors  # errors.X where raised or caught: the classes are made on first use
 
 N = _native
 
@@ -89,7 +89,7 @@ class Options:
                 self.rec_set |= s
                 self.rec_clr |= c
             elif o in ("idmap", "ridmap"):
-                raise SpecError("idmapped mounts (%s) are not supported yet" % o)
+                raise errors.SpecError("idmapped mounts (%s) are not supported yet" % o)
             elif o == "tmpcopyup":
                 self.copyup = True
             else:
@@ -212,8 +212,8 @@ class Rootfs:
                 if dest == "/dev" and opts.bind:
                     setup_dev = False
                 self._mount_one(m, dest, opts)
-            except SpecError as e:
-                raise SpecError(str(e), "/mounts/%d" % i)
+            except errors.SpecError as e:
+                raise errors.SpecError(str(e), "/mounts/%d" % i)
             except OSError as e:
                 raise OSError(e.errno, "mount %s to %s: %s" % (
                     m.get("source") or m.get("type"), dest, os.strerror(e.errno) if e.errno
@@ -245,7 +245,7 @@ class Rootfs:
         source = m.get("source")
         if opts.bind:
             if not source:
-                raise SpecError("a bind mount needs a source")
+                raise errors.SpecError("a bind mount needs a source")
             if not source.startswith("/"):
                 source = os.path.join(self.ctx["bundle"], source)
             st = os.stat(source)
@@ -511,7 +511,7 @@ def write_sysctls(config):
         for key, value in sysctls.items():
             rel = key.replace(".", "/")
             if ".." in paths.split(rel):
-                raise SpecError("bad sysctl name %r" % key, "/linux/sysctl")
+                raise errors.SpecError("bad sysctl name %r" % key, "/linux/sysctl")
             fd = N.openat2(base, rel, os.O_WRONLY | os.O_CLOEXEC, 0,
                            N.RESOLVE_BENEATH | N.RESOLVE_NO_SYMLINKS | N.RESOLVE_NO_XDEV)
             try:

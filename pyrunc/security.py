@@ -16,7 +16,7 @@ A config asking for an LSM the host has not enabled is refused up front
 import errno
 from . import _os as os  # posix without os's import cost (_os.py)
 
-from .errors import SpecError
+from . import errors  # errors.X where raised or caught: the classes are made on first use
 
 
 def apparmor_enabled():
@@ -60,12 +60,12 @@ def check(config):
     """Parent, before anything is made: refuse labels the host cannot apply."""
     problem = process_problem(config.get("process") or {})
     if problem:
-        raise SpecError(problem[1], "/process/" + problem[0])
+        raise errors.SpecError(problem[1], "/process/" + problem[0])
     if (config.get("linux") or {}).get("mountLabel"):
         if not selinux_enabled():
-            raise SpecError("selinux mount label is set but SELinux is not enabled on this "
+            raise errors.SpecError("selinux mount label is set but SELinux is not enabled on this "
                             "host", "/linux/mountLabel")
-        raise SpecError("linux.mountLabel (SELinux context= on mounts) is not supported yet",
+        raise errors.SpecError("linux.mountLabel (SELinux context= on mounts) is not supported yet",
                         "/linux/mountLabel")
 
 

@@ -12,7 +12,7 @@ validation produced, which are replayed.
 from . import _os as os  # posix without os's import cost (_os.py)
 
 from . import jsonio
-from .errors import SpecError
+from . import errors  # errors.X where raised or caught: the classes are made on first use
 
 SPEC_VERSION = "1.3.0"
 SUPPORTED_MAJOR = "1"
@@ -24,7 +24,7 @@ def specs_dir():
     for d in (os.path.join(here, "specs"), os.path.join(os.path.dirname(here), "specs")):
         if os.path.isfile(os.path.join(d, "config-schema.json")):
             return d
-    raise SpecError("runtime-spec schemas not found (reinstall pyrunc)")
+    raise errors.SpecError("runtime-spec schemas not found (reinstall pyrunc)")
 
 
 def load_bundle(bundle, warn=None):
@@ -34,9 +34,9 @@ def load_bundle(bundle, warn=None):
         with open(path, "rb") as f:
             data = f.read()
     except FileNotFoundError:
-        raise SpecError("%s: no such file (is %s an OCI bundle?)" % (path, bundle))
+        raise errors.SpecError("%s: no such file (is %s an OCI bundle?)" % (path, bundle))
     except OSError as e:
-        raise SpecError("%s: %s" % (path, e.strerror))
+        raise errors.SpecError("%s: %s" % (path, e.strerror))
     return parse(data, warn=warn, name=path)
 
 
@@ -44,9 +44,9 @@ def parse(data, warn=None, name="config.json"):
     try:
         config = jsonio.loads(data)
     except (ValueError, UnicodeDecodeError) as e:
-        raise SpecError("%s: invalid JSON: %s" % (name, e))
+        raise errors.SpecError("%s: invalid JSON: %s" % (name, e))
     if not isinstance(config, dict):
-        raise SpecError("%s: the document must be a JSON object" % name)
+        raise errors.SpecError("%s: the document must be a JSON object" % name)
     for w in validate(config, data):
         if warn:
             warn(w)
@@ -56,7 +56,7 @@ def parse(data, warn=None, name="config.json"):
 
 def check_version(v):
     if not isinstance(v, str) or not v.split(".")[0] == SUPPORTED_MAJOR:
-        raise SpecError("unsupported version %r (pyrunc implements %s)" % (v, SPEC_VERSION),
+        raise errors.SpecError("unsupported version %r (pyrunc implements %s)" % (v, SPEC_VERSION),
                         "/ociVersion")
 
 
@@ -353,7 +353,7 @@ def _schema_error(config, schemas):
     msg = err.message
     if len(msg) > 200:
         msg = msg[:200] + "..."
-    return SpecError(msg, pointer)
+    return errors.SpecError(msg, pointer)
 
 
 def _resolve(node, fname, schemas):

@@ -123,14 +123,20 @@ def test_cached_config_skips_jsonschema(py_rt, make_bundle, cid):
     assert "pyrunc.init" in mods  # the children's imports are seen too
     assert "os" not in mods  # neither the parent nor init loads os (pyrunc/_os.py)
     assert "pyrunc.seccomp" not in mods  # no filter in this config: nothing to compile
+    # exec.py (34 KB) held the 8 lines of create's "exec" defaults; validate
+    # checks `update`'s JSON, which the schema has not seen
+    assert not {"pyrunc.exec", "pyrunc.cgroups.validate"} & mods
 
 
 def test_short_path_modules_make_no_error_class():
     """The error tree is made on first use (errors.py): importing what the
-    short commands import must not make it, and naming a class must."""
+    short commands and create's happy path import must not make it, and
+    naming a class must."""
     import subprocess
     import sys
     code = ("import pyrunc.cli, pyrunc.container, pyrunc.state, pyrunc.log, pyrunc.cgroups.v1\n"
+            "import pyrunc.create, pyrunc.init, pyrunc.spec, pyrunc.cgroups.v1_resources\n"
+            "import pyrunc.cgroups.devices, pyrunc.cgroups.v2\n"
             "import pyrunc.errors as e\n"
             "before = 'PyruncError' in vars(e)\n"
             "ok = issubclass(e.NotRunningError, e.InvalidStateError)\n"

@@ -16,7 +16,7 @@ from its end state (``bpf_program``) gives the same answers as v1:
 """
 import struct
 
-from ..errors import CgroupError
+from .. import errors  # errors.X where raised or caught: the classes are made on first use
 
 WILD = -1
 _ACC = {"m": 1, "r": 2, "w": 4}  # BPF_DEVCG_ACC_MKNOD/READ/WRITE
@@ -27,7 +27,7 @@ def access_bits(s):
     bits = 0
     for ch in s or "rwm":
         if ch not in _ACC:
-            raise CgroupError("device rule access %r: only r, w and m are allowed" % s)
+            raise errors.CgroupError("device rule access %r: only r, w and m are allowed" % s)
         bits |= _ACC[ch]
     return bits
 
@@ -40,7 +40,7 @@ def normalize(d):
     """(allow, type, major, minor, access bits) of a spec device rule."""
     t = d.get("type") or "a"
     if t not in ("a", "b", "c"):
-        raise CgroupError("device rule type %r: must be a, b or c" % t)
+        raise errors.CgroupError("device rule type %r: must be a, b or c" % t)
     major, minor = d.get("major"), d.get("minor")
     major = WILD if major is None or major < 0 else int(major)
     minor = WILD if minor is None or minor < 0 else int(minor)

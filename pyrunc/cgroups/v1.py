@@ -119,8 +119,9 @@ class Manager:
         device rules are left alone (as runc) and a failure rolls back every
         value already written."""
         from .v1_resources import Writer, apply_resources
-        from .validate import check
-        check(resources or {})
+        if update:  # create's config passed the schema already (spec.load_bundle)
+            from .validate import check
+            check(resources or {})
         w = Writer(journal=update)
         try:
             apply_resources(self, resources or {}, w, devices=not update)

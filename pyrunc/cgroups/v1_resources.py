@@ -10,7 +10,7 @@ are written in the order the kernel accepts whatever the old values were
 import errno
 from .. import _os as os  # posix without os's import cost (_os.py)
 
-from ..errors import CgroupError
+from .. import errors  # errors.X where raised or caught: the classes are made on first use
 
 
 class Writer:
@@ -54,8 +54,8 @@ class Writer:
 
 def _write_error(full, value, e):
     if e.errno == errno.ENOENT:
-        return CgroupError("%s: this kernel has no such cgroup file" % full)
-    return CgroupError("write %s=%s: %s" % (full, str(value).strip(), e.strerror))
+        return errors.CgroupError("%s: this kernel has no such cgroup file" % full)
+    return errors.CgroupError("write %s=%s: %s" % (full, str(value).strip(), e.strerror))
 
 
 def write(path, name, value):
@@ -70,7 +70,7 @@ def read(path, name):
 def need(mgr, controller, what):
     p = mgr.path(controller)
     if not p:
-        raise CgroupError("%s needs the %s cgroup controller, which is not mounted on this host"
+        raise errors.CgroupError("%s needs the %s cgroup controller, which is not mounted on this host"
                           % (what, controller))
     return p
 
@@ -97,7 +97,7 @@ def set_memory(mgr, mem, w):
         keys.append("swappiness")
     if mem.get("useHierarchy") is False:
         # v1 on current kernels is always hierarchical; 0 is refused.
-        raise CgroupError("linux.resources.memory.useHierarchy=false: this kernel's memory "
+        raise errors.CgroupError("linux.resources.memory.useHierarchy=false: this kernel's memory "
                           "controller is always hierarchical")
     if not keys:
         return
@@ -106,7 +106,7 @@ def set_memory(mgr, mem, w):
     if limit == -1 and not swap and has(p, "memory.memsw.limit_in_bytes"):
         swap = -1  # unlimited memory means unlimited swap too (runc)
     if swap and not has(p, "memory.memsw.limit_in_bytes"):
-        raise CgroupError("linux.resources.memory.swap: this kernel has no swap accounting "
+        raise errors.CgroupError("linux.resources.memory.swap: this kernel has no swap accounting "
                           "(memory.memsw.limit_in_bytes)")
     # memsw must stay >= memory: raise memsw first when growing.
     if limit and swap and (swap == -1 or int(read(p, "memory.limit_in_bytes")) < swap):
@@ -127,7 +127,7 @@ def set_memory(mgr, mem, w):
     sw = mem.get("swappiness")
     if sw is not None and sw != -1:
         if not 0 <= sw <= 100:
-            raise CgroupError("linux.resources.memory.swappiness %d: the range is 0-100" % sw)
+            raise errors.CgroupError("linux.resources.memory.swappiness %d: the range is 0-100" % sw)
         w.write(p, "memory.swappiness", sw)
     if mem.get("disableOOMKiller"):
         w.write(p, "memory.oom_control", 1)
@@ -136,13 +136,13 @@ def set_memory(mgr, mem, w):
 def _set_limit(p, limit, w):
     try:
         w.write(p, "memory.limit_in_bytes", limit)
-    except CgroupError:
+    except errors.CgroupError:
         try:
             usage, peak = read(p, "memory.usage_in_bytes"), read(p, "memory.max_usage_in_bytes")
         except OSError:
             raise
         if limit != -1 and int(usage) > limit:
-            raise CgroupError("unable to set memory limit to %d (current usage: %s, peak usage: %s)"
+            raise errors.CgroupError("unable to set memory limit to %d (current usage: %s, peak usage: %s)"
                               % (limit, usage, peak))
         raise
 
@@ -152,7 +152,7 @@ def _write_checked(p, name, value, w, what):
     w.write(p, name, value)
     got = int(read(p, name))
     if value > 0 and abs(got - value) >= 4096 * 4:
-        raise CgroupError("%s: this kernel ignores kernel memory limits (%s stays %d)"
+        raise errors.CgroupError("%s: this kernel ignores kernel memory limits (%s stays %d)"
                           % (what, name, got))
 
 
@@ -169,20 +169,20 @@ def set_cpu(mgr, cpu, w):
                 w.write(p, "cpu.rt_period_us", cfs["realtimePeriod"])
             if cfs.get("realtimeRuntime"):
                 w.write(p, "cpu.rt_runtime_us", cfs["realtimeRuntime"])
-        except CgroupError as e:
-            raise CgroupError("%s (the parent cgroup's cpu.rt_runtime_us must leave room for "
+        except errors.CgroupError as e:
+            raise errors.CgroupError("%s (the parent cgroup's cpu.rt_runtime_us must leave room for "
                               "it, and the runtime fit in the period)" % e)
         if cfs.get("shares"):
             w.write(p, "cpu.shares", cfs["shares"])
             got = int(read(p, "cpu.shares"))
             if got != cfs["shares"]:
-                raise CgroupError("linux.resources.cpu.shares %d: the kernel keeps it within "
+                raise errors.CgroupError("linux.resources.cpu.shares %d: the kernel keeps it within "
                                   "2-262144 (it set %d)" % (cfs["shares"], got))
         period_pending = False
         if cfs.get("period"):
             try:
                 w.write(p, "cpu.cfs_period_us", cfs["period"])
-            except CgroupError:
+            except errors.CgroupError:
                 # a shorter period can be refused until the new quota is in
                 if not cfs.get("quota"):
                     raise
@@ -190,7 +190,7 @@ def set_cpu(mgr, cpu, w):
         if cfs.get("quota"):
             q = cfs["quota"]
             if q > 0 and cfs.get("burst") and cfs["burst"] > q:
-                raise CgroupError("linux.resources.cpu.burst %d is larger than quota %d"
+                raise errors.CgroupError("linux.resources.cpu.burst %d is larger than quota %d"
                                   % (cfs["burst"], q))
             w.write(p, "cpu.cfs_quota_us", q)
             if period_pending:
@@ -242,7 +242,7 @@ def set_hugetlb(mgr, limits, w):
         rsvd = "hugetlb.%s.rsvd.limit_in_bytes" % size
         plain = "hugetlb.%s.limit_in_bytes" % size
         if not has(p, plain):
-            raise CgroupError("linux.resources.hugepageLimits: no %s huge pages on this host" % size)
+            raise errors.CgroupError("linux.resources.hugepageLimits: no %s huge pages on this host" % size)
         w.write(p, plain, h["limit"])
         if has(p, rsvd):
             w.write(p, rsvd, h["limit"])
@@ -288,7 +288,7 @@ def apply_resources(mgr, res, w=None, devices=True):
     rewrites device rules of a live container (containerd sends them back)."""
     w = w or Writer()
     if res.get("unified"):
-        raise CgroupError("linux.resources.unified needs cgroup v2; this host uses v1 "
+        raise errors.CgroupError("linux.resources.unified needs cgroup v2; this host uses v1 "
                           "controllers")
     set_memory(mgr, res.get("memory") or {}, w)
     set_cpu(mgr, res.get("cpu") or {}, w)

@@ -2,7 +2,7 @@
 from .. import _os as os  # posix without os's import cost (_os.py)
 import time
 
-from ..errors import CgroupError
+from .. import errors  # errors.X where raised or caught: the classes are made on first use
 from . import ROOT, own_cgroups
 from .v1 import destroy, read_procs
 
@@ -75,8 +75,9 @@ class Manager:
         """See v1.Manager.set."""
         from .v1_resources import Writer
         from .v2_resources import apply_resources
-        from .validate import check
-        check(resources or {})
+        if update:  # create's config passed the schema already (spec.load_bundle)
+            from .validate import check
+            check(resources or {})
         w = Writer(journal=update)
         try:
             apply_resources(self, resources or {}, w, devices=not update, update=update)
@@ -113,13 +114,13 @@ class Manager:
                     if want in f.read():
                         return
                 time.sleep(0.001)
-            err = CgroupError("cgroup %s did not reach frozen=%s" % (self.dir, v))
+            err = errors.CgroupError("cgroup %s did not reach frozen=%s" % (self.dir, v))
         except OSError as e:
-            err = CgroupError("freeze %s: %s" % (self.dir, e.strerror))
+            err = errors.CgroupError("freeze %s: %s" % (self.dir, e.strerror))
         if v == "1":  # never leave a cgroup half frozen
             try:
                 self._freeze("0")
-            except CgroupError:
+            except errors.CgroupError:
                 pass
         raise err
 

@@ -8,7 +8,7 @@ a CgroupError unless they ask for nothing. Device rules become an eBPF program
 """
 import os
 
-from ..errors import CgroupError
+from .. import errors  # errors.X where raised or caught: the classes are made on first use
 from .v1_resources import Writer, has, rdma_line, read
 
 
@@ -30,7 +30,7 @@ class _Ctx:
         if self._ctrls is None:
             self._ctrls = controllers(self.path)
         if ctrl not in self._ctrls:
-            raise CgroupError("%s needs the %s controller, which is not enabled for %s "
+            raise errors.CgroupError("%s needs the %s controller, which is not enabled for %s "
                               "(see the parent's cgroup.subtree_control)" % (what, ctrl, self.path))
         return self.path
 
@@ -49,11 +49,11 @@ def swap_v2(swap, limit):
     if swap in (-1, 0):
         return swap
     if not limit:
-        raise CgroupError("linux.resources.memory.swap: a swap limit needs a memory limit on v2")
+        raise errors.CgroupError("linux.resources.memory.swap: a swap limit needs a memory limit on v2")
     if limit < 0:
-        raise CgroupError("linux.resources.memory.limit %d is invalid" % limit)
+        raise errors.CgroupError("linux.resources.memory.limit %d is invalid" % limit)
     if swap < limit:
-        raise CgroupError("linux.resources.memory.swap (memory+swap) %d is below the memory "
+        raise errors.CgroupError("linux.resources.memory.swap (memory+swap) %d is below the memory "
                           "limit %d" % (swap, limit))
     return swap - limit
 
@@ -61,15 +61,15 @@ def swap_v2(swap, limit):
 def set_memory(c, mem, update):
     for k in ("kernel", "kernelTCP"):
         if (mem.get(k) or -1) > 0:
-            raise CgroupError("linux.resources.memory.%s: cgroup v2 has no kernel memory limit" % k)
+            raise errors.CgroupError("linux.resources.memory.%s: cgroup v2 has no kernel memory limit" % k)
     if mem.get("swappiness") not in (None, -1):
-        raise CgroupError("linux.resources.memory.swappiness: cgroup v2 has no per-cgroup "
+        raise errors.CgroupError("linux.resources.memory.swappiness: cgroup v2 has no per-cgroup "
                           "swappiness")
     if mem.get("useHierarchy") is False:
-        raise CgroupError("linux.resources.memory.useHierarchy=false: cgroup v2 is always "
+        raise errors.CgroupError("linux.resources.memory.useHierarchy=false: cgroup v2 is always "
                           "hierarchical")
     if mem.get("disableOOMKiller"):
-        raise CgroupError("linux.resources.memory.disableOOMKiller: cgroup v2 cannot disable "
+        raise errors.CgroupError("linux.resources.memory.disableOOMKiller: cgroup v2 cannot disable "
                           "the OOM killer")
     limit, swap = mem.get("limit") or 0, mem.get("swap") or 0
     sw = swap_v2(swap, limit)
@@ -79,10 +79,10 @@ def set_memory(c, mem, update):
     if update and mem.get("checkBeforeUpdate") and limit > 0:
         cur = int(read(c.path, "memory.current"))
         if cur >= limit:
-            raise CgroupError("unable to set memory limit to %d (current usage: %d)" % (limit, cur))
+            raise errors.CgroupError("unable to set memory limit to %d (current usage: %d)" % (limit, cur))
     if sw:
         if not has(c.path, "memory.swap.max"):
-            raise CgroupError("linux.resources.memory.swap: this kernel has no swap accounting "
+            raise errors.CgroupError("linux.resources.memory.swap: this kernel has no swap accounting "
                               "(memory.swap.max)")
         c.write("memory.swap.max", _max(sw))
     if limit:
@@ -101,13 +101,13 @@ def blkio_to_io_weight(w):
 
 def set_cpu(c, cpu):
     if cpu.get("realtimeRuntime") or cpu.get("realtimePeriod"):
-        raise CgroupError("linux.resources.cpu.realtimeRuntime/realtimePeriod: cgroup v2 has "
+        raise errors.CgroupError("linux.resources.cpu.realtimeRuntime/realtimePeriod: cgroup v2 has "
                           "no realtime cpu controller")
     if cpu.get("shares"):
         c.need("cpu", "linux.resources.cpu.shares")
         s = cpu["shares"]
         if not 2 <= s <= 262144:
-            raise CgroupError("linux.resources.cpu.shares %d: the range is 2-262144" % s)
+            raise errors.CgroupError("linux.resources.cpu.shares %d: the range is 2-262144" % s)
         c.write("cpu.weight", shares_to_weight(s))
     q, per = cpu.get("quota") or 0, cpu.get("period") or 0
     if q or per:
@@ -117,7 +117,7 @@ def set_cpu(c, cpu):
     if cpu.get("burst") is not None and (cpu["burst"] or has(c.path, "cpu.max.burst")):
         c.need("cpu", "linux.resources.cpu.burst")
         if q > 0 and cpu["burst"] > q:
-            raise CgroupError("linux.resources.cpu.burst %d is larger than quota %d"
+            raise errors.CgroupError("linux.resources.cpu.burst %d is larger than quota %d"
                               % (cpu["burst"], q))
         c.write("cpu.max.burst", cpu["burst"])
     if cpu.get("idle"):
@@ -136,7 +136,7 @@ def set_io(c, bio):
     if not fields:
         return
     if bio.get("leafWeight") or any(d.get("leafWeight") for d in bio.get("weightDevice") or ()):
-        raise CgroupError("linux.resources.blockIO.leafWeight: cgroup v2 has no leaf weights")
+        raise errors.CgroupError("linux.resources.blockIO.leafWeight: cgroup v2 has no leaf weights")
     c.need("io", "linux.resources.blockIO." + fields[0])
     bfq = has(c.path, "io.bfq.weight")
     if bio.get("weight"):
@@ -165,7 +165,7 @@ def set_hugetlb(c, limits):
     for h in limits:
         f = "hugetlb.%s.max" % h["pageSize"]
         if not has(c.path, f):
-            raise CgroupError("linux.resources.hugepageLimits: no %s huge pages on this host"
+            raise errors.CgroupError("linux.resources.hugepageLimits: no %s huge pages on this host"
                               % h["pageSize"])
         c.write(f, h["limit"])
         if has(c.path, "hugetlb.%s.rsvd.max" % h["pageSize"]):
@@ -183,12 +183,12 @@ def set_rdma(c, rdma):
 def set_unified(c, unified):
     for key, value in (unified or {}).items():
         if "/" in key or key.startswith(".") or not key:
-            raise CgroupError("linux.resources.unified key %r is not a cgroup file name" % key)
+            raise errors.CgroupError("linux.resources.unified key %r is not a cgroup file name" % key)
         ctrl = key.split(".", 1)[0]
         if ctrl != "cgroup":
             c.need(ctrl, "linux.resources.unified %s" % key)
         if not has(c.path, key):
-            raise CgroupError("linux.resources.unified %s: no such file in %s" % (key, c.path))
+            raise errors.CgroupError("linux.resources.unified %s: no such file in %s" % (key, c.path))
         c.write(key, value)
 
 
@@ -200,13 +200,13 @@ def apply_devices(path, rules):
     try:
         pfd = _native.bpf_prog_load_cgroup_device(prog)
     except OSError as e:
-        raise CgroupError("load the eBPF device filter: %s" % e.strerror)
+        raise errors.CgroupError("load the eBPF device filter: %s" % e.strerror)
     try:
         dfd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             _native.bpf_prog_attach_cgroup_device(dfd, pfd)
         except OSError as e:
-            raise CgroupError("attach the eBPF device filter to %s: %s" % (path, e.strerror))
+            raise errors.CgroupError("attach the eBPF device filter to %s: %s" % (path, e.strerror))
         finally:
             os.close(dfd)
     finally:
@@ -218,7 +218,7 @@ def apply_resources(mgr, res, w=None, devices=True, update=False):
     c = _Ctx(mgr, w)
     net = res.get("network") or {}
     if net.get("classID") or net.get("priorities"):
-        raise CgroupError("linux.resources.network: net_cls/net_prio exist only in cgroup v1")
+        raise errors.CgroupError("linux.resources.network: net_cls/net_prio exist only in cgroup v1")
     set_memory(c, res.get("memory") or {}, update)
     set_cpu(c, res.get("cpu") or {})
     limit = (res.get("pids") or {}).get("limit")

@@ -4,7 +4,7 @@ config.json is checked against the schema at create; `update --resources`
 gets JSON from its caller and is checked here, so a wrong type is one clear
 line rather than a failure deep in a writer.
 """
-from ..errors import CgroupError
+from .. import errors  # errors.X where raised or caught: the classes are made on first use
 
 I, S, B = "integer", "string", "boolean"
 _DEV = {"major": I, "minor": I}
@@ -40,21 +40,21 @@ def _ok(v, kind):
 def _check(v, shape, where):
     if isinstance(shape, str):
         if v is not None and not _ok(v, shape):
-            raise CgroupError("resources %s: want %s %s, got %r" % (
+            raise errors.CgroupError("resources %s: want %s %s, got %r" % (
                 where, "an" if shape == I else "a", shape, v))
     elif isinstance(shape, list):
         if not isinstance(v, list):
-            raise CgroupError("resources %s: want an array, got %r" % (where, v))
+            raise errors.CgroupError("resources %s: want an array, got %r" % (where, v))
         for i, x in enumerate(v):
             _check(x, shape[0], "%s[%d]" % (where, i))
     elif isinstance(shape, tuple):  # a map with values of shape[0]
         if not isinstance(v, dict):
-            raise CgroupError("resources %s: want an object, got %r" % (where, v))
+            raise errors.CgroupError("resources %s: want an object, got %r" % (where, v))
         for k, x in v.items():
             _check(x, shape[0], "%s.%s" % (where, k))
     else:
         if not isinstance(v, dict):
-            raise CgroupError("resources %s: want an object, got %r" % (where, v))
+            raise errors.CgroupError("resources %s: want an object, got %r" % (where, v))
         for k, x in v.items():
             if k in shape:
                 _check(x, shape[k], "%s.%s" % (where, k) if where else k)
@@ -62,6 +62,6 @@ def _check(v, shape, where):
 
 def check(res):
     if not isinstance(res, dict):
-        raise CgroupError("resources: want a LinuxResources object, got %r" % (res,))
+        raise errors.CgroupError("resources: want a LinuxResources object, got %r" % (res,))
     _check(res, SHAPE, "")
     return res
