@@ -150,6 +150,7 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
             "no_pivot": no_pivot, "no_new_keyring": no_new_keyring,
             "userns": "user" in nss, "cgroupns": cgroupns,
             "cgroup_paths": getattr(cg, "paths", None) or {"": cg.path()},
+            "cgroup_mounts": getattr(cg, "mounts", None),  # v1: init need not parse mountinfo
             "need_hooks": any(hooks.of(config, k) for k in (
                 "prestart", "createRuntime", "createContainer", "startContainer")),
         }

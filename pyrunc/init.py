@@ -29,7 +29,7 @@ import fcntl
 import gc
 from . import _os as os  # posix without os's import cost (_os.py)
 import stat as _stat
-import struct
+import sys
 
 from . import _native, capabilities, cgroups, hooks, namespaces, paths, rootfs, security, sync
 from . import errors  # errors.X where raised or caught: the classes are made on first use
@@ -330,9 +330,12 @@ def loopback_up():
     """Bring lo up with one ioctl: pyroute2 costs ~100 ms to import."""
     s = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM | _socket.SOCK_CLOEXEC)
     try:
-        req = struct.pack("16sH14x", b"lo", 0)
-        flags = struct.unpack("16sH14x", fcntl.ioctl(s.fileno(), 0x8913, req))[1]  # SIOCGIFFLAGS
-        fcntl.ioctl(s.fileno(), 0x8914, struct.pack("16sH14x", b"lo", flags | 1))  # IFF_UP
+        # struct ifreq: the name (16 bytes), then ifr_flags, a native short
+        # (bytes, not the struct module: one module less on create's path)
+        name = b"lo".ljust(16, b"\0")
+        out = fcntl.ioctl(s.fileno(), 0x8913, name + bytes(16))  # SIOCGIFFLAGS
+        flags = int.from_bytes(out[16:18], sys.byteorder) | 1  # IFF_UP
+        fcntl.ioctl(s.fileno(), 0x8914, name + flags.to_bytes(2, sys.byteorder) + bytes(14))
     finally:
         s.close()
 
@@ -352,11 +355,11 @@ def setup_console(sock, size, bind_console=True):
         os.close(top)
     if N.fs_type(master) != DEVPTS_SUPER_MAGIC:
         raise OSError(errno.EXDEV, "/dev/pts/ptmx is not on devpts")
-    fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))
+    fcntl.ioctl(master, TIOCSPTLCK, bytes(4))  # int 0: unlock
     peer = fcntl.ioctl(master, TIOCGPTPEER, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
     if size:
-        fcntl.ioctl(peer, TIOCSWINSZ, struct.pack("HHHH", size.get("height", 0),
-                                                  size.get("width", 0), 0, 0))
+        ws = (size.get("height", 0), size.get("width", 0), 0, 0)  # struct winsize: 4 shorts
+        fcntl.ioctl(peer, TIOCSWINSZ, b"".join(v.to_bytes(2, sys.byteorder) for v in ws))
     sync.send(sock, "console", fds=[master])
     os.close(master)
     for i in (0, 1, 2):

@@ -339,9 +339,12 @@ class Rootfs:
             N.mount("tmpfs", paths.fd_path(fd), "tmpfs", base, "mode=755")
         finally:
             os.close(fd)
-        from .cgroups.v1 import hierarchy_mounts
         host_paths = self.ctx.get("cgroup_paths") or {}
-        for mnt, opts_list in hierarchy_mounts():
+        hier = self.ctx.get("cgroup_mounts")
+        if hier is None:
+            from .cgroups.v1 import hierarchy_mounts
+            hier = hierarchy_mounts()
+        for mnt, opts_list in hier:
             name = os.path.basename(mnt)
             sub = dest + "/" + name
             sfd = paths.mkdir_in_root(self.rootfd, sub)

@@ -246,7 +246,7 @@ def test_cgroup_comount_symlinks_stay_inside_root(rt, make_bundle, cid, tmp_path
     os.rmdir(os.path.join(b, "rootfs", "sys"))
     os.symlink(str(victim), os.path.join(b, "rootfs", "sys"))
     monkeypatch.setattr(v1, "hierarchy_mounts",
-                        lambda: [("/sys/fs/cgroup/cpu,cpuacct", ["cpu", "cpuacct"])])
+                        lambda hier=None: [("/sys/fs/cgroup/cpu,cpuacct", ["cpu", "cpuacct"])])
     c = cid()
     st = container.create(rt.root, c, b)
     inside = "/proc/%d/root%s/fs/cgroup" % (st.pid, victim)

@@ -38,12 +38,15 @@ class Manager:
     def new(cls, rel, absolute):
         own = own_cgroups()
         paths = {}
-        for name, mnt in hierarchies().items():
+        hier = hierarchies()
+        for name, mnt in hier.items():
             base = "" if absolute else own.get(name, "/").lstrip("/")
             paths[name] = os.path.join(mnt, base, rel) if base else os.path.join(mnt, rel)
         if not paths:
             raise errors.CgroupError("no cgroup v1 hierarchy is mounted under %s" % ROOT)
-        return cls(paths)
+        m = cls(paths)
+        m.mounts = hierarchy_mounts(hier)  # for init's cgroupfs (create's plan): parsed once
+        return m
 
     @classmethod
     def restore(cls, d):
@@ -259,10 +262,10 @@ def remove_parents(parents):
             pass
 
 
-def hierarchy_mounts():
+def hierarchy_mounts(hier=None):
     """[(mountpoint, [controller options])] of the v1 hierarchies, for
     mounting cgroupfs inside a container."""
     out = {}
-    for name, mnt in hierarchies().items():
+    for name, mnt in (hier or hierarchies()).items():
         out.setdefault(mnt, []).append(name)
     return sorted(out.items())
