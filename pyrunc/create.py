@@ -224,6 +224,11 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
         if direct and not cgroupns:  # init may bind-mount the folders now
             sync.send(psock, "cgroup-made")
         _save_creating(st, cg, config, cid, bundle, rootfs)
+        # The device rules, alone of linux.resources, go in before anything
+        # of ours can join: v1 takes them as "deny all" and then one allow at
+        # a time, and a process in the cgroup meanwhile is refused even
+        # /dev/null (init's mknod of the default devices, the console's ptmx).
+        cg.set_devices(_device_rules(config))
         join = cg.join_files()
         undo.add(cgroups.close_join, join)
 
@@ -233,13 +238,14 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
 
         if cgroupns or direct:  # the reader exists: it need not wait for the limits
             send_cgroup()
-        # linux.resources is written now, after "cgroup" and before we read
-        # any message: before anything of the container's runs in the cgroup
-        # (createRuntime and createContainer hooks wait for our "hooked", the
-        # program for `start`); until then only init's own set-up does. runc
-        # too joins first (manager.Apply) and sets the limits later (Set).
-        # Init was waiting ~0.5 ms for "cgroup" while we wrote them.
-        _set_limits(cg, config)
+        # The rest of linux.resources is written now, after "cgroup" and
+        # before we read any message: before anything of the container's runs
+        # in the cgroup (createRuntime and createContainer hooks wait for our
+        # "hooked", the program for `start`); until then only init's own
+        # set-up does, and no limit written while it runs can refuse it a
+        # device. runc too joins first (manager.Apply) and sets the limits
+        # later (Set). Init was waiting ~0.5 ms for "cgroup" while we wrote them.
+        cg.set((config.get("linux") or {}).get("resources") or {}, devices=False)
 
         annotations = config.get("annotations") or {}
         data = {
@@ -390,7 +396,7 @@ def _pin(pid, cpus):
 
 def _destroy_cgroup(cg, stop):
     """Undo of the cgroup: the children are stopped first (they may have
-    joined it: "cgroup" goes before the limits are written, and a cgroup
+    joined it: "cgroup" goes before most limits are written, and a cgroup
     with a process left in it cannot be removed), then the folders. The
     children's own undo step is then a no-op (_once)."""
     stop()
@@ -416,13 +422,12 @@ def _save_creating(st, cg, config, cid, bundle, rootfs):
              "created": state_mod.now_rfc3339nano(), "cgroup": cg.state()})
 
 
-def _set_limits(cg, config):
-    """linux.resources; device rules always apply: deny all, the config's
-    rules, runc's defaults."""
-    res = dict((config.get("linux") or {}).get("resources") or {})
+def _device_rules(config):
+    """linux.resources.devices, then an allow for each linux.devices node
+    (the cgroup adds runc's default allows after them: set_devices)."""
     from .devices import allow_rules
-    res["devices"] = list(res.get("devices") or []) + allow_rules(config)
-    cg.set(res)
+    res = (config.get("linux") or {}).get("resources") or {}
+    return list(res.get("devices") or []) + allow_rules(config)
 
 
 # What create keeps from config.json for exec (state.json "exec"): the

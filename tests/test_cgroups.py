@@ -596,3 +596,25 @@ def test_init_is_in_its_cgroup_before_hooks_and_start(rt, make_bundle, cid, tmp_
     assert p.stdout == (ctr if cgroupns else init_cg)
     rt("delete", "--force", c, check=True)
     no_leaks(c, b)
+
+
+@pytest.mark.parametrize("cgroupns", [False, True], ids=["host-cgroupns", "own-cgroupns"])
+def test_device_rules_are_whole_before_anything_joins(rt, make_bundle, cid, no_leaks, cgroupns):
+    """v1 device rules go in as "deny all", then one allow at a time: a
+    process in the cgroup meanwhile is refused even /dev/null. They are
+    written before any of ours joins, so init's own set-up (the mknod of the
+    default devices, the console's ptmx) never meets a half-written list; a
+    long list widens the window that a wrong order would leave."""
+    rules = [{"allow": False, "access": "rwm"}] + [
+        {"allow": True, "type": "c", "major": 240, "minor": i, "access": "r"} for i in range(600)]
+
+    def edit(config):
+        with_resources({"devices": rules})(config)
+        if cgroupns:
+            config["linux"]["namespaces"].append({"type": "cgroup"})
+    b = make_bundle(["sh", "-c", "echo x > /dev/null && echo null-ok"], edit=edit)
+    for _ in range(3):
+        c = cid()
+        p = rt("run", "--bundle", b, c)
+        assert p.returncode == 0 and "null-ok" in p.stdout, p.stdout + p.stderr
+        no_leaks(c, b)

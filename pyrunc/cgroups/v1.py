@@ -117,20 +117,28 @@ class Manager:
         from . import open_join_files
         return open_join_files(1, [path for _, path in self._unique()])
 
-    def set(self, resources, update=False):
+    def set(self, resources, update=False, devices=True):
         """Write linux.resources. ``update``: a live container's limits change;
         device rules are left alone (as runc) and a failure rolls back every
-        value already written."""
+        value already written. ``devices=False``: create wrote them already
+        (set_devices)."""
         from .v1_resources import Writer, apply_resources
         if update:  # create's config passed the schema already (spec.load_bundle)
             from .validate import check
             check(resources or {})
         w = Writer(journal=update)
         try:
-            apply_resources(self, resources or {}, w, devices=not update)
+            apply_resources(self, resources or {}, w, devices=devices and not update)
         except BaseException:
             w.undo()
             raise
+
+    def set_devices(self, rules):
+        """The device rules alone (deny all, ``rules``, runc's default allows).
+        Create writes them before any process joins: while they go in, one
+        at a time, a process in the cgroup is refused even /dev/null."""
+        from .v1_resources import set_devices
+        set_devices(self, rules)
 
     # --- queries -----------------------------------------------------------
     def pids(self):

@@ -298,6 +298,10 @@ def apply_resources(mgr, res, w=None, devices=True):
     set_network(mgr, res.get("network") or {}, w)
     set_rdma(mgr, res.get("rdma"), w)
     if devices:
-        from ..devices import DEFAULT_ALLOW_RULES
-        p = need(mgr, "devices", "device rules (linux.resources.devices)")
-        apply_devices(p, res.get("devices") or [], DEFAULT_ALLOW_RULES, w)
+        set_devices(mgr, res.get("devices") or [], w)
+
+
+def set_devices(mgr, rules, w=None):
+    from ..devices import DEFAULT_ALLOW_RULES
+    p = need(mgr, "devices", "device rules (linux.resources.devices)")
+    apply_devices(p, rules, DEFAULT_ALLOW_RULES, w)

@@ -71,7 +71,7 @@ class Manager:
         from . import open_join_files
         return open_join_files(2, [self.dir])
 
-    def set(self, resources, update=False):
+    def set(self, resources, update=False, devices=True):
         """See v1.Manager.set."""
         from .v1_resources import Writer
         from .v2_resources import apply_resources
@@ -80,10 +80,17 @@ class Manager:
             check(resources or {})
         w = Writer(journal=update)
         try:
-            apply_resources(self, resources or {}, w, devices=not update, update=update)
+            apply_resources(self, resources or {}, w, devices=devices and not update,
+                            update=update)
         except BaseException:
             w.undo()
             raise
+
+    def set_devices(self, rules):
+        """See v1.Manager.set_devices (here the eBPF program is attached at
+        once; written first all the same)."""
+        from .v2_resources import set_devices
+        set_devices(self.dir, rules)
 
     def pids(self):
         out = []

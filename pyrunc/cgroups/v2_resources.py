@@ -230,5 +230,10 @@ def apply_resources(mgr, res, w=None, devices=True, update=False):
     set_rdma(c, res.get("rdma"))
     set_unified(c, res.get("unified"))
     if devices:
-        from ..devices import DEFAULT_ALLOW_RULES
-        apply_devices(c.path, list(res.get("devices") or []) + DEFAULT_ALLOW_RULES)
+        set_devices(c.path, res.get("devices") or [])
+
+
+def set_devices(path, rules):
+    """``rules`` and then runc's default allows."""
+    from ..devices import DEFAULT_ALLOW_RULES
+    apply_devices(path, list(rules) + DEFAULT_ALLOW_RULES)
