@@ -238,15 +238,6 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
 
         if cgroupns or direct:  # the reader exists: it need not wait for the limits
             send_cgroup()
-        # The rest of linux.resources is written now, after "cgroup" and
-        # before we read any message: before anything of the container's runs
-        # in the cgroup (createRuntime and createContainer hooks wait for our
-        # "hooked", the program for `start`); until then only init's own
-        # set-up does, and no limit written while it runs can refuse it a
-        # device. runc too joins first (manager.Apply) and sets the limits
-        # later (Set). Init was waiting ~0.5 ms for "cgroup" while we wrote them.
-        cg.set((config.get("linux") or {}).get("resources") or {}, devices=False)
-
         annotations = config.get("annotations") or {}
         data = {
             "ociVersion": config.get("ociVersion"), "id": cid, "pid": 0, "start_time": 0,
@@ -273,6 +264,16 @@ def create(root, cid, bundle, pid_file=None, console_socket=None, preserve_fds=0
                     undo.add(_kill_and_reap, init_pid)
                 if join:  # not sent yet (no cgroup namespace): init waits for it
                     send_cgroup()  # the intermediate reads no more: it exits
+                # The rest of linux.resources is written now that init exists
+                # (a pids.max of 1 would refuse the intermediate's fork of it)
+                # and after "cgroup" (init was waiting ~0.5 ms for it while we
+                # wrote them), but before anything of the container's runs in
+                # the cgroup: hooks wait for our "hooked", the program for
+                # `start`. Until then only init's own set-up does, and no limit
+                # written meanwhile can refuse it a device. runc too joins
+                # first (manager.Apply) and sets the limits later (Set). When we
+                # forked init ourselves, this "init" is the first message.
+                cg.set((config.get("linux") or {}).get("resources") or {}, devices=False)
                 data["pid"] = init_pid
                 ps = state_mod.proc_stat(init_pid)  # None: init died (its error follows)
                 data["start_time"] = ps[1] if ps else 0

@@ -618,3 +618,28 @@ def test_device_rules_are_whole_before_anything_joins(rt, make_bundle, cid, no_l
         p = rt("run", "--bundle", b, c)
         assert p.returncode == 0 and "null-ok" in p.stdout, p.stdout + p.stderr
         no_leaks(c, b)
+
+
+@pytest.mark.parametrize("ns", ["plain", "cgroupns", "userns+cgroupns"])
+def test_pids_limit_of_one_leaves_room_for_init(rt, make_bundle, cid, no_leaks, ns):
+    """pids.max counts the processes of set-up too: with a user namespace
+    the runtime's intermediate joins the cgroup (first, with a cgroup
+    namespace) and forks init there. The limit is written once init exists,
+    as runc's: a limit of 1 is init alone, and it can still exec."""
+    def edit(config):
+        with_resources({"pids": {"limit": 1}})(config)
+        if "cgroupns" in ns:
+            config["linux"]["namespaces"].append({"type": "cgroup"})
+        if "userns" in ns:
+            config["linux"]["namespaces"].append({"type": "user"})
+            m = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+            config["linux"].update(uidMappings=m, gidMappings=m)
+            config["mounts"] = [m for m in config["mounts"] if m["destination"] not in
+                                ("/sys", "/sys/fs/cgroup")]
+    b = make_bundle(["sh", "-c", "echo ok; cat /dev/null; echo cat=$?"], edit=edit)
+    c = cid()
+    p = rt("run", "--bundle", b, c)
+    # the limit holds for the program: sh ends at its first refused fork
+    assert p.stdout == "ok\n" and p.returncode == 2, p.stdout + p.stderr
+    assert "can't fork" in p.stderr, p.stderr
+    no_leaks(c, b)
