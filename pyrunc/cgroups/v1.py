@@ -75,11 +75,20 @@ class Manager:
                 yield name, path
 
     def _mkdirs(self, path):
-        # Parents first, remembering which we made so destroy() removes only them.
+        # The folder itself first: one mkdir(2) when its parent exists (the
+        # usual case; init waits for "cgroup-made"). Else parents first,
+        # remembering which we made so destroy() removes only them.
+        try:
+            os.mkdir(path, 0o755)
+            return
+        except FileExistsError:
+            if os.path.isdir(path) and path not in self.existed:
+                self.existed.append(path)  # shared with others: never killed or removed
+            return
+        except FileNotFoundError:
+            pass
         todo = []
         p = path
-        if os.path.isdir(path) and path not in self.existed:
-            self.existed.append(path)  # shared with others: never killed or removed
         while not os.path.isdir(p):
             todo.append(p)
             p = os.path.dirname(p)
@@ -89,28 +98,36 @@ class Manager:
                 if d != path and d not in self.parents:
                     self.parents.append(d)
             except FileExistsError:
-                pass
+                if d == path and d not in self.existed:  # made by another meanwhile
+                    self.existed.append(d)
 
     @staticmethod
     def _init_cpuset(path):
         # A new cpuset is empty and takes no task until cpus and mems are set:
-        # copy them down from the first ancestor that has them.
+        # copy them down from the first ancestor that has them. Plain fds:
+        # this runs while init waits for "cgroup-made".
         for f in ("cpuset.cpus", "cpuset.mems"):
             chain = []
             p = path
             while True:
                 try:
-                    with open(os.path.join(p, f)) as fh:
-                        v = fh.read().strip()
+                    fd = os.open(os.path.join(p, f), os.O_RDONLY | os.O_CLOEXEC)
                 except FileNotFoundError:
                     break
+                try:
+                    v = os.read(fd, 4096).strip()
+                finally:
+                    os.close(fd)
                 if v:
                     break
                 chain.append(p)
                 p = os.path.dirname(p)
             for d in reversed(chain):
-                with open(os.path.join(d, f), "w") as fh:
-                    fh.write(v)
+                fd = os.open(os.path.join(d, f), os.O_WRONLY | os.O_CLOEXEC)
+                try:
+                    os.write(fd, v)
+                finally:
+                    os.close(fd)
 
     def join_files(self):
         """See the package's join_self: one ``tasks`` file per hierarchy."""
